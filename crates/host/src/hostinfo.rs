@@ -1,0 +1,1 @@
+//! `hostinfo`: to be written.

@@ -1,0 +1,1 @@
+//! `logind`: to be written.

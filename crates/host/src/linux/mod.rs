@@ -1,0 +1,9 @@
+//! Linux collectors: one module per kernel facility.
+
+pub mod logind;
+pub mod mounts;
+pub mod netns;
+pub mod procnet;
+pub mod procwalk;
+pub mod sock_diag;
+pub mod utmp;

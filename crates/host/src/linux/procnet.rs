@@ -1,0 +1,1 @@
+//! `procnet`: to be written.

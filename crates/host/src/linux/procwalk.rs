@@ -1,0 +1,1 @@
+//! `procwalk`: to be written.

@@ -1,0 +1,1 @@
+//! `sock_diag`: to be written.

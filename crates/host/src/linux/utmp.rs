@@ -1,0 +1,1 @@
+//! `utmp`: to be written.

@@ -1,0 +1,1 @@
+//! `shares`: to be written.

@@ -1,0 +1,1 @@
+//! Normalisation of cloud sources (not written yet).

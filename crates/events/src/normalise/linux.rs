@@ -1,0 +1,1 @@
+//! Normalisation of linux sources (not written yet).

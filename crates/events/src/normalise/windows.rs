@@ -1,0 +1,1 @@
+//! Normalisation of windows sources (not written yet).

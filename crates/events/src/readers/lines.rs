@@ -1,0 +1,1 @@
+//! Bounded line reading shared by the text readers (not written yet).

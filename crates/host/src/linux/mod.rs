@@ -7,3 +7,7 @@ pub mod procnet;
 pub mod procwalk;
 pub mod sock_diag;
 pub mod utmp;
+pub mod sess_collect;
+pub mod sess_inbound;
+pub mod sess_proc;
+pub mod conn_collect;

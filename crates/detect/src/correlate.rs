@@ -1,0 +1,1 @@
+//! Chains of discovery behaviour (not written yet).

@@ -1,0 +1,1 @@
+//! ATT&CK coverage of the loaded rules (not written yet).

@@ -122,7 +122,31 @@ impl Serialize for Alert {
         if !self.matched.is_empty() {
             map.serialize_entry("matched", &self.matched)?;
         }
-        map.serialize_entry("event", &*self.event)?;
+        map.serialize_entry("event", &EventView(&self.event))?;
+        map.end()
+    }
+}
+
+/// The event with its fields as a JSON object (`.event.fields.CommandLine` in jq), the
+/// shape the generic reader reads back.
+struct EventView<'a>(&'a Event);
+
+impl Serialize for EventView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let event = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(time) = &event.time {
+            map.serialize_entry("time", time)?;
+        }
+        if let Some(host) = &event.host {
+            map.serialize_entry("host", host)?;
+        }
+        map.serialize_entry("logsource", &event.logsource)?;
+        map.serialize_entry("fields", &event.fields.to_json())?;
+        map.serialize_entry("provenance", &event.provenance)?;
+        if let Some(original) = &event.original {
+            map.serialize_entry("original", original)?;
+        }
         map.end()
     }
 }

@@ -92,7 +92,7 @@ impl Detector {
                 for filter in rules.filters() {
                     if let Err(e) = engine.apply_filter(&filter.rule) {
                         let error = RuleError {
-                            source: filter.meta.source.to_string(),
+                            file: filter.meta.source.to_string(),
                             line: None,
                             column: None,
                             title: Some(filter.meta.title.clone()),
@@ -112,6 +112,14 @@ impl Detector {
             groups,
             rules: metas,
             filter_errors,
+        }
+    }
+
+    /// Turns rsigma's per-field bloom pre-filter on or off (off by default: see
+    /// `benches/hunt/README.md` for the measurement behind that choice).
+    pub fn set_bloom_prefilter(&mut self, enabled: bool) {
+        for group in &mut self.groups {
+            group.engine.set_bloom_prefilter(enabled);
         }
     }
 
@@ -176,7 +184,10 @@ impl Detector {
 /// Sigma logsource routing: every dimension the rule sets must be present and equal
 /// (case-insensitively) in the event's.
 fn accepts(rule: &LogSource, event: &LogSource) -> bool {
-    fn dim(rule: &Option<std::borrow::Cow<'static, str>>, event: &Option<std::borrow::Cow<'static, str>>) -> bool {
+    fn dim(
+        rule: &Option<std::borrow::Cow<'static, str>>,
+        event: &Option<std::borrow::Cow<'static, str>>,
+    ) -> bool {
         match (rule, event) {
             (None, _) => true,
             (Some(r), Some(e)) => r.eq_ignore_ascii_case(e),
@@ -242,7 +253,15 @@ mod tests {
         let hits = detector.detect(&event(ps, &[("ScriptBlockText", "netstat -ano")]));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].rule.key(), "b");
-        assert!(detector.interest().wants(&LogSource::new(Some("macos"), Some("process_creation"), None)));
-        assert!(!detector.interest().wants(&LogSource::new(Some("linux"), Some("file_access"), None)));
+        assert!(detector.interest().wants(&LogSource::new(
+            Some("macos"),
+            Some("process_creation"),
+            None
+        )));
+        assert!(!detector.interest().wants(&LogSource::new(
+            Some("linux"),
+            Some("file_access"),
+            None
+        )));
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
@@ -30,6 +30,29 @@ use crate::loader::RuleMeta;
 
 /// The name that means standard input.
 pub const STDIN: &str = "-";
+
+/// The start of the readers' message for content no reader recognises.
+const UNRECOGNISED: &str = "not a log format";
+
+/// One input of a hunt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuntInput {
+    /// The file (`-` for standard input).
+    pub path: PathBuf,
+    /// Named by the user rather than found in a directory. A file found in a directory
+    /// that is not a log (a README beside the EVTX files) is skipped and counted; a file
+    /// named explicitly that is not a log is an error.
+    pub explicit: bool,
+}
+
+impl From<PathBuf> for HuntInput {
+    fn from(path: PathBuf) -> Self {
+        HuntInput {
+            path,
+            explicit: true,
+        }
+    }
+}
 
 /// Settings of a hunt.
 #[derive(Debug, Clone)]
@@ -129,6 +152,9 @@ pub struct FileOutcome {
     pub error: Option<FileError>,
     /// Whether reading stopped early because of the stop flag.
     pub interrupted: bool,
+    /// A file found in a directory whose content is not a log format: skipped, not an
+    /// error.
+    pub unrecognised: bool,
 }
 
 /// Alerts of one rule.
@@ -157,12 +183,14 @@ pub struct SourceCount {
 }
 
 /// Totals of a hunt.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct HuntSummary {
     /// Inputs given (after directory expansion).
     pub files: u64,
     /// Inputs that could not be read (see `file_errors`).
     pub files_failed: u64,
+    /// Files found in directories that are not logs, skipped.
+    pub files_unrecognised: u64,
     /// Reader counts over every input.
     #[serde(flatten)]
     pub stats: ReadStats,
@@ -198,15 +226,17 @@ impl HuntSummary {
 }
 
 /// Expands the paths given: directories recursively (sorted), `-` kept as standard input.
-pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileError>) {
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<HuntInput>, Vec<FileError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         if path.as_os_str() == STDIN {
-            files.push(path.clone());
+            files.push(HuntInput::from(path.clone()));
         } else {
-            let (mut f, mut e) = sockhunt_events::readers::collect_inputs(std::slice::from_ref(path));
-            files.append(&mut f);
+            let explicit = !path.is_dir();
+            let (found, mut e) =
+                sockhunt_events::readers::collect_inputs(std::slice::from_ref(path));
+            files.extend(found.into_iter().map(|path| HuntInput { path, explicit }));
             errors.append(&mut e);
         }
     }
@@ -250,7 +280,13 @@ impl EventSink for HuntSink<'_> {
 }
 
 /// Reads one input through the detector.
-pub fn hunt_one(index: usize, path: &Path, detector: &Detector, options: &HuntOptions) -> FileOutcome {
+pub fn hunt_one(
+    index: usize,
+    input: &HuntInput,
+    detector: &Detector,
+    options: &HuntOptions,
+) -> FileOutcome {
+    let path = input.path.as_path();
     let mut sink = HuntSink {
         detector,
         options,
@@ -267,13 +303,21 @@ pub fn hunt_one(index: usize, path: &Path, detector: &Detector, options: &HuntOp
             read_path(path, &options.read, &mut sink)
         }
     }));
+    let mut unrecognised = false;
     let (format, stats, error) = match result {
         Ok(Ok((format, stats))) => (Some(format), stats, None),
+        Ok(Err(e)) if !input.explicit && e.message.starts_with(UNRECOGNISED) => {
+            unrecognised = true;
+            (None, ReadStats::default(), None)
+        }
         Ok(Err(e)) => (None, ReadStats::default(), Some(e)),
         Err(_) => (
             None,
             ReadStats::default(),
-            Some(FileError::new(path, "internal error while reading (a reader panicked)")),
+            Some(FileError::new(
+                path,
+                "internal error while reading (a reader panicked)",
+            )),
         ),
     };
     let mut outcome = FileOutcome {
@@ -286,10 +330,15 @@ pub fn hunt_one(index: usize, path: &Path, detector: &Detector, options: &HuntOp
         record_errors: sink.record_errors,
         error,
         interrupted: sink.stopped,
+        unrecognised,
     };
     for hit in &mut outcome.hits {
-        hit.detections
-            .sort_by(|a, b| a.rule.title.cmp(&b.rule.title).then_with(|| a.rule.id.cmp(&b.rule.id)));
+        hit.detections.sort_by(|a, b| {
+            a.rule
+                .title
+                .cmp(&b.rule.title)
+                .then_with(|| a.rule.id.cmp(&b.rule.id))
+        });
     }
     outcome
 }
@@ -298,7 +347,7 @@ pub fn hunt_one(index: usize, path: &Path, detector: &Detector, options: &HuntOp
 /// finished input to `on_file` in input order. Inputs not started when the stop flag is
 /// set are left out (and the summary says `interrupted`).
 pub fn hunt(
-    inputs: &[PathBuf],
+    inputs: &[HuntInput],
     detector: &Detector,
     options: &HuntOptions,
     on_file: &mut dyn FnMut(FileOutcome),
@@ -353,7 +402,11 @@ pub fn hunt(
         summary.interrupted = true;
     }
     let mut rules: Vec<RuleCount> = per_rule.into_values().collect();
-    rules.sort_by(|a, b| b.alerts.cmp(&a.alerts).then_with(|| a.rule.title.cmp(&b.rule.title)));
+    rules.sort_by(|a, b| {
+        b.alerts
+            .cmp(&a.alerts)
+            .then_with(|| a.rule.title.cmp(&b.rule.title))
+    });
     summary.per_rule = rules;
     summary.per_source = per_source.into_values().collect();
     summary
@@ -368,9 +421,15 @@ fn account(
     summary.stats.add(&outcome.stats);
     summary.filtered += outcome.filtered;
     summary.interrupted |= outcome.interrupted;
+    if outcome.unrecognised {
+        summary.files_unrecognised += 1;
+        return;
+    }
     if let Some(error) = &outcome.error {
         summary.files_failed += 1;
-        summary.file_errors.push(FileError::new(&error.path, &error.message));
+        summary
+            .file_errors
+            .push(FileError::new(&error.path, &error.message));
     }
     let mut alerts = 0u64;
     for hit in &outcome.hits {
@@ -388,10 +447,12 @@ fn account(
     }
     summary.alerts += alerts;
     let name = outcome.format.map_or("unreadable", Format::name).to_owned();
-    let source = per_source.entry(name.clone()).or_insert_with(|| SourceCount {
-        format: name,
-        ..SourceCount::default()
-    });
+    let source = per_source
+        .entry(name.clone())
+        .or_insert_with(|| SourceCount {
+            format: name,
+            ..SourceCount::default()
+        });
     source.files += 1;
     source.stats.add(&outcome.stats);
     source.filtered += outcome.filtered;

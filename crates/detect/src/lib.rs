@@ -54,5 +54,7 @@ pub mod yaml;
 
 pub use alert::Alert;
 pub use engine::{Detection, Detector, MatchedField};
-pub use hunt::{hunt, FileOutcome, Hit, HuntOptions, HuntSummary};
-pub use loader::{Level, LoadedCorrelation, LoadedFilter, LoadedRule, RuleError, RuleKind, RuleMeta, RuleSet};
+pub use hunt::{hunt, FileOutcome, Hit, HuntInput, HuntOptions, HuntSummary};
+pub use loader::{
+    Level, LoadedCorrelation, LoadedFilter, LoadedRule, RuleError, RuleKind, RuleMeta, RuleSet,
+};

@@ -77,9 +77,14 @@ impl FromStr for Level {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Level::ALL
             .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(s) || (s.eq_ignore_ascii_case("info") && *l == Level::Informational))
+            .find(|l| {
+                l.as_str().eq_ignore_ascii_case(s)
+                    || (s.eq_ignore_ascii_case("info") && *l == Level::Informational)
+            })
             .ok_or_else(|| {
-                format!("unknown level `{s}` (expected informational, low, medium, high or critical)")
+                format!(
+                    "unknown level `{s}` (expected informational, low, medium, high or critical)"
+                )
             })
     }
 }
@@ -148,7 +153,7 @@ impl RuleMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub struct RuleError {
     /// The file (`builtin:rules/...` for the embedded pack).
-    pub source: String,
+    pub file: String,
     /// 1-based line, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -171,14 +176,14 @@ impl fmt::Display for RuleError {
             Some(t) => format!("{} (rule `{t}`)", self.message),
             None => self.message.clone(),
         };
-        write_located(f, &self.source, self.line, self.column, &message)
+        write_located(f, &self.file, self.line, self.column, &message)
     }
 }
 
 impl RuleError {
     fn new(source: &str, reason: &'static str, message: impl Into<String>) -> Self {
         RuleError {
-            source: source.to_owned(),
+            file: source.to_owned(),
             line: None,
             column: None,
             title: None,
@@ -263,8 +268,11 @@ impl RuleSet {
         let meta = match fs_err::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.errors
-                    .push(RuleError::new(&path.display().to_string(), "io", e.to_string()));
+                self.errors.push(RuleError::new(
+                    &path.display().to_string(),
+                    "io",
+                    e.to_string(),
+                ));
                 return;
             }
         };
@@ -290,8 +298,11 @@ impl RuleSet {
         let entries = match fs_err::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                self.errors
-                    .push(RuleError::new(&dir.display().to_string(), "io", e.to_string()));
+                self.errors.push(RuleError::new(
+                    &dir.display().to_string(),
+                    "io",
+                    e.to_string(),
+                ));
                 return;
             }
         };
@@ -299,8 +310,11 @@ impl RuleSet {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.errors
-                        .push(RuleError::new(&dir.display().to_string(), "io", e.to_string()));
+                    self.errors.push(RuleError::new(
+                        &dir.display().to_string(),
+                        "io",
+                        e.to_string(),
+                    ));
                     continue;
                 }
             };
@@ -336,7 +350,7 @@ impl RuleSet {
             Ok(docs) => docs,
             Err(e) => {
                 self.errors.push(RuleError {
-                    source: e.source,
+                    file: e.file,
                     line: e.line,
                     column: e.column,
                     title: None,
@@ -377,7 +391,11 @@ impl RuleSet {
                 messages.join("; ")
             };
             let location = locate_error(text, &message);
-            let reason = if produced == 0 && expected == 0 { "empty" } else { "parse" };
+            let reason = if produced == 0 && expected == 0 {
+                "empty"
+            } else {
+                "parse"
+            };
             let mut error = RuleError::new(source, reason, message).at(location);
             if expected > 1 {
                 error.message = format!(
@@ -449,7 +467,11 @@ impl RuleSet {
                 level: rule.level.map(Level::from_sigma),
                 status: rule.status.map(status_name),
                 tags: rule.tags.clone(),
-                logsource: rule.logsource.as_ref().map(logsource_of).unwrap_or_default(),
+                logsource: rule
+                    .logsource
+                    .as_ref()
+                    .map(logsource_of)
+                    .unwrap_or_default(),
                 kind: RuleKind::Filter,
                 source: source_arc.clone(),
             });
@@ -561,13 +583,19 @@ fn logsource_of(ls: &rsigma_parser::LogSource) -> LogSource {
 
 /// Whether a path is a rule file by name: `*.yml`/`*.yaml`, not a rule test file.
 pub fn is_rule_file(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     (name.ends_with(".yml") || name.ends_with(".yaml")) && !is_test_file(path)
 }
 
 /// Whether a path is a rule test file (`*.tests.yml`).
 pub fn is_test_file(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     name.ends_with(".tests.yml") || name.ends_with(".tests.yaml")
 }
 
@@ -603,7 +631,9 @@ fn parse_line_column(message: &str) -> Option<(u64, u64)> {
     let rest = &rest[line_end..];
     let col_at = rest.find("column ")?;
     let rest = &rest[col_at + 7..];
-    let col_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let col_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     let column: u64 = rest[..col_end].parse().ok()?;
     Some((line, column))
 }
@@ -646,7 +676,11 @@ mod tests {
             Some("process_creation"),
             Some("sysmon")
         )));
-        assert!(!set.interest().wants(&LogSource::new(Some("linux"), Some("process_creation"), None)));
+        assert!(!set.interest().wants(&LogSource::new(
+            Some("linux"),
+            Some("process_creation"),
+            None
+        )));
     }
 
     #[test]
@@ -659,17 +693,26 @@ mod tests {
         let e = &set.errors()[0];
         assert_eq!(e.reason, "duplicate-id");
         assert_eq!((e.line, e.column), (Some(2), Some(5)));
-        assert!(e.to_string().starts_with("b.yml:2:5: duplicate rule id"), "{e}");
+        assert!(
+            e.to_string().starts_with("b.yml:2:5: duplicate rule id"),
+            "{e}"
+        );
     }
 
     #[test]
     fn yaml_error_has_file_line_column() {
         let mut set = RuleSet::new();
-        set.add_yaml("bad.yml", "title: x\ndetection:\n  sel:\n    a: [1, 2\n  condition: sel\n");
+        set.add_yaml(
+            "bad.yml",
+            "title: x\ndetection:\n  sel:\n    a: [1, 2\n  condition: sel\n",
+        );
         assert_eq!(set.rules().len(), 0);
         let e = &set.errors()[0];
         assert_eq!(e.reason, "yaml");
-        assert_eq!(e.to_string(), "bad.yml:5:12: illegal placement of ':' indicator");
+        assert_eq!(
+            e.to_string(),
+            "bad.yml:5:12: illegal placement of ':' indicator"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct YamlError {
     /// The file (or `builtin:rules/...` for the embedded pack).
-    pub source: String,
+    pub file: String,
     /// 1-based line, when known.
     pub line: Option<u64>,
     /// 1-based column, when known.
@@ -22,7 +22,7 @@ pub struct YamlError {
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_located(f, &self.source, self.line, self.column, &self.message)
+        write_located(f, &self.file, self.line, self.column, &self.message)
     }
 }
 
@@ -51,7 +51,7 @@ impl YamlError {
         };
         let diagnostic = LocatedDiagnostic {
             message: self.message.clone(),
-            src: miette::NamedSource::new(self.source.clone(), text.to_owned()),
+            src: miette::NamedSource::new(self.file.clone(), text.to_owned()),
             at: offset.map(|o| miette::SourceSpan::from((o, 0))),
         };
         miette::Report::new(diagnostic)
@@ -105,7 +105,7 @@ fn convert(source: &str, error: &serde_saphyr::Error) -> YamlError {
         }
     }
     YamlError {
-        source: source.to_owned(),
+        file: source.to_owned(),
         line: location.map(|l| l.line()),
         column: location.map(|l| l.column()),
         message,

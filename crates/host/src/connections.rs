@@ -162,7 +162,9 @@ impl SocketState {
         match w.as_str() {
             "established" | "estab" => one(Self::ESTABLISHED),
             "syn-sent" => one(Self::SYN_SENT),
-            "syn-recv" | "syn-received" => Some(StateSet::of(&[Self::SYN_RECV, Self::NEW_SYN_RECV])),
+            "syn-recv" | "syn-received" => {
+                Some(StateSet::of(&[Self::SYN_RECV, Self::NEW_SYN_RECV]))
+            }
             "fin-wait-1" | "fin-wait1" => one(Self::FIN_WAIT1),
             "fin-wait-2" | "fin-wait2" => one(Self::FIN_WAIT2),
             "time-wait" => one(Self::TIME_WAIT),
@@ -176,7 +178,11 @@ impl SocketState {
             "synchronized" => Some(StateSet(
                 StateSet::CONNECTED.0 & !StateSet::of(&[Self::SYN_SENT]).0,
             )),
-            "bucket" => Some(StateSet::of(&[Self::SYN_RECV, Self::NEW_SYN_RECV, Self::TIME_WAIT])),
+            "bucket" => Some(StateSet::of(&[
+                Self::SYN_RECV,
+                Self::NEW_SYN_RECV,
+                Self::TIME_WAIT,
+            ])),
             _ => None,
         }
     }
@@ -360,9 +366,19 @@ pub struct Protocols {
 
 impl Protocols {
     /// Every protocol.
-    pub const ALL: Protocols = Protocols { tcp: true, udp: true, raw: true, unix: true };
+    pub const ALL: Protocols = Protocols {
+        tcp: true,
+        udp: true,
+        raw: true,
+        unix: true,
+    };
     /// TCP only.
-    pub const TCP: Protocols = Protocols { tcp: true, udp: false, raw: false, unix: false };
+    pub const TCP: Protocols = Protocols {
+        tcp: true,
+        udp: false,
+        raw: false,
+        unix: false,
+    };
 
     /// Whether a protocol is selected.
     pub fn contains(self, proto: Proto) -> bool {
@@ -444,7 +460,8 @@ impl ConnectionQuery {
             _ => {}
         }
         let state_ok = self.states.contains(s.state)
-            || (s.state == SocketState::NEW_SYN_RECV && self.states.contains(SocketState::SYN_RECV));
+            || (s.state == SocketState::NEW_SYN_RECV
+                && self.states.contains(SocketState::SYN_RECV));
         if !state_ok {
             return false;
         }
@@ -486,7 +503,9 @@ impl ConnectionReport {
             if s.proto != Proto::Tcp || s.state != SocketState::ESTABLISHED {
                 return false;
             }
-            let Some(port) = s.local_port else { return false };
+            let Some(port) = s.local_port else {
+                return false;
+            };
             listening.iter().any(|&(ns, lport, laddr)| {
                 ns == s.netns
                     && lport == port
@@ -522,6 +541,7 @@ pub fn collect(query: &ConnectionQuery) -> Result<ConnectionReport, Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -540,11 +560,20 @@ mod tests {
 
     #[test]
     fn inbound_established_needs_a_listener() {
-        let mut l = Socket::new(Proto::Tcp, Family::Inet, SocketType::Stream, SocketState::LISTEN);
+        let mut l = Socket::new(
+            Proto::Tcp,
+            Family::Inet,
+            SocketType::Stream,
+            SocketState::LISTEN,
+        );
         l.local_addr = Some(Address::Ip("0.0.0.0".parse().unwrap()));
         l.local_port = Some(22);
-        let mut inbound =
-            Socket::new(Proto::Tcp, Family::Inet, SocketType::Stream, SocketState::ESTABLISHED);
+        let mut inbound = Socket::new(
+            Proto::Tcp,
+            Family::Inet,
+            SocketType::Stream,
+            SocketState::ESTABLISHED,
+        );
         inbound.local_addr = Some(Address::Ip("10.0.0.1".parse().unwrap()));
         inbound.local_port = Some(22);
         inbound.remote_port = Some(50000);

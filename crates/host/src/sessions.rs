@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::connections::{Address, ConnectionReport, Family, Socket};
+
 /// Where to read from. `None` means the operating system's usual place; tests and
 /// offline triage of a copied file set a path.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,10 @@ pub struct SessionsOptions {
     pub history: bool,
     /// List inbound remote sessions (established connections to local listeners).
     pub inbound: bool,
+    /// Look for inbound sessions in every network namespace (containers), not only the
+    /// collector's own. Needs the connection inventory (the `/proc/net/tcp` fallback only
+    /// sees the own namespace).
+    pub all_netns: bool,
     /// The proc file system (`/proc`): processes and the socket tables.
     pub proc_root: Option<PathBuf>,
     /// Where terminal devices live (`/dev`).
@@ -223,6 +229,8 @@ pub struct InboundSession {
     pub processes: Vec<ProcessRef>,
     /// Network namespace inode, when the socket source reports it.
     pub netns: Option<u64>,
+    /// Network namespace name (`ip netns`), when it has one.
+    pub netns_name: Option<String>,
 }
 
 /// What happened to one source.
@@ -294,6 +302,78 @@ pub fn service_for_port(port: u16) -> Option<&'static str> {
         27017 => "mongodb",
         _ => return None,
     })
+}
+
+/// Inbound remote sessions from a connection inventory: its established TCP connections
+/// to local listeners, labelled with the service and the owner's name.
+pub fn inbound_from_connections(report: &ConnectionReport) -> Vec<InboundSession> {
+    let mut inbound: Vec<InboundSession> = report
+        .inbound_established()
+        .map(inbound_from_socket)
+        .collect();
+    finish_inbound(&mut inbound);
+    inbound
+}
+
+fn inbound_from_socket(s: &Socket) -> InboundSession {
+    let ip = |a: &Option<Address>| match a {
+        Some(Address::Ip(ip)) => unmap(*ip),
+        _ => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    let port = s.local_port.unwrap_or_default();
+    InboundSession {
+        service: service_for_port(port).map(str::to_string),
+        protocol: if matches!(s.family, Family::Inet6) {
+            "tcp6"
+        } else {
+            "tcp"
+        }
+        .to_string(),
+        local_addr: ip(&s.local_addr),
+        local_port: port,
+        remote_addr: ip(&s.remote_addr),
+        remote_port: s.remote_port.unwrap_or_default(),
+        uid: s.uid,
+        user: None,
+        inode: s.inode,
+        processes: s
+            .processes
+            .iter()
+            .map(|p| ProcessRef {
+                pid: i32::try_from(p.pid).unwrap_or(i32::MAX),
+                name: p.comm.clone().unwrap_or_default(),
+            })
+            .collect(),
+        netns: s.netns,
+        netns_name: s.netns_name.as_deref().map(str::to_string),
+    }
+}
+
+/// Shows an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as the IPv4 address it is.
+fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Fills in owner names and sorts by namespace, local port and peer.
+pub(crate) fn finish_inbound(inbound: &mut [InboundSession]) {
+    #[cfg(target_os = "linux")]
+    for session in inbound.iter_mut() {
+        session.user = session
+            .uid
+            .and_then(uzers::get_user_by_uid)
+            .map(|u| u.name().to_string_lossy().into_owned());
+    }
+    inbound.sort_by(|a, b| {
+        (a.netns, a.local_port, a.remote_addr, a.remote_port).cmp(&(
+            b.netns,
+            b.local_port,
+            b.remote_addr,
+            b.remote_port,
+        ))
+    });
 }
 
 /// Collects sessions from the running system. Never fails as a whole: see

@@ -21,15 +21,15 @@ use crate::proctable::ProcInfo;
 use crate::raw::{FileKind, RawExec, RawFile, RawHeader, RawSockDiagSend, RawSockDiagSocket};
 
 /// Logsource of exec events.
-pub const PROCESS_CREATION: LogSource = LogSource::new(Some("linux"), Some("process_creation"), None);
+pub const PROCESS_CREATION: LogSource =
+    LogSource::new(Some("linux"), Some("process_creation"), None);
 /// Logsource of network-table and session-database opens.
 pub const FILE_ACCESS: LogSource = LogSource::new(Some("linux"), Some("file_access"), None);
 /// Logsource of sock_diag sockets and dump requests.
 pub const NETWORK_DISCOVERY: LogSource =
     LogSource::new(Some("linux"), Some("network_discovery"), None);
 /// Logsource of the sensor's own health reports (lost records).
-pub const SENSOR_STATUS: LogSource =
-    LogSource::new(Some("sockhunt"), Some("sensor_status"), None);
+pub const SENSOR_STATUS: LogSource = LogSource::new(Some("sockhunt"), Some("sensor_status"), None);
 
 /// The `source` every sensor event's provenance names.
 pub const PROVENANCE_SOURCE: &str = "sensor";
@@ -119,7 +119,13 @@ impl Normaliser {
     }
 
     /// Fields about the acting process, shared by every category.
-    fn actor(&mut self, f: &mut Fields, h: &RawHeader, proc: Option<&ProcInfo>, parent: Option<&ProcInfo>) {
+    fn actor(
+        &mut self,
+        f: &mut Fields,
+        h: &RawHeader,
+        proc: Option<&ProcInfo>,
+        parent: Option<&ProcInfo>,
+    ) {
         match proc {
             Some(p) if !p.image.is_empty() => f.set("Image", p.image.as_str()),
             _ => {}
@@ -141,7 +147,13 @@ impl Normaliser {
 
     /// `process_creation` for an exec. `image` and `command_line` are what the process
     /// table now holds for it.
-    pub fn exec(&mut self, e: &RawExec, image: &str, command_line: &str, parent: Option<&ProcInfo>) -> Event {
+    pub fn exec(
+        &mut self,
+        e: &RawExec,
+        image: &str,
+        command_line: &str,
+        parent: Option<&ProcInfo>,
+    ) -> Event {
         let mut event = self.event(PROCESS_CREATION, e.header.boot_ns);
         let f = &mut event.fields;
         f.set("Image", image);
@@ -173,7 +185,13 @@ impl Normaliser {
     }
 
     /// `file_access` for an open of a network table or session database.
-    pub fn file(&mut self, e: &RawFile, proc: Option<&ProcInfo>, parent: Option<&ProcInfo>, owner: Option<&ProcInfo>) -> Event {
+    pub fn file(
+        &mut self,
+        e: &RawFile,
+        proc: Option<&ProcInfo>,
+        parent: Option<&ProcInfo>,
+        owner: Option<&ProcInfo>,
+    ) -> Event {
         let mut event = self.event(FILE_ACCESS, e.header.boot_ns);
         let mut f = std::mem::take(&mut event.fields);
         f.set("TargetFilename", e.path.as_str());
@@ -202,7 +220,12 @@ impl Normaliser {
     }
 
     /// `network_discovery` for a new `NETLINK_SOCK_DIAG` socket.
-    pub fn sock_diag_socket(&mut self, e: &RawSockDiagSocket, proc: Option<&ProcInfo>, parent: Option<&ProcInfo>) -> Event {
+    pub fn sock_diag_socket(
+        &mut self,
+        e: &RawSockDiagSocket,
+        proc: Option<&ProcInfo>,
+        parent: Option<&ProcInfo>,
+    ) -> Event {
         let mut event = self.event(NETWORK_DISCOVERY, e.header.boot_ns);
         let mut f = std::mem::take(&mut event.fields);
         f.set("Operation", "sock_diag_socket");
@@ -212,7 +235,12 @@ impl Normaliser {
     }
 
     /// `network_discovery` for a request sent on a sock_diag socket.
-    pub fn sock_diag_send(&mut self, e: &RawSockDiagSend, proc: Option<&ProcInfo>, parent: Option<&ProcInfo>) -> Event {
+    pub fn sock_diag_send(
+        &mut self,
+        e: &RawSockDiagSend,
+        proc: Option<&ProcInfo>,
+        parent: Option<&ProcInfo>,
+    ) -> Event {
         let mut event = self.event(NETWORK_DISCOVERY, e.header.boot_ns);
         let mut f = std::mem::take(&mut event.fields);
         const NLM_F_DUMP: u16 = 0x300;
@@ -321,6 +349,7 @@ fn netlink_type_name(t: u16) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

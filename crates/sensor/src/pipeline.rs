@@ -35,7 +35,11 @@ impl Pipeline {
     ///
     /// `exclude_tree`: records from this process and its descendants make no event (the
     /// sensor's own pid tree).
-    pub fn new(proc_root: &Path, clock: BootClock, exclude_tree: Option<u32>) -> std::io::Result<Self> {
+    pub fn new(
+        proc_root: &Path,
+        clock: BootClock,
+        exclude_tree: Option<u32>,
+    ) -> std::io::Result<Self> {
         Ok(Pipeline {
             table: ProcTable::seed(proc_root)?,
             normaliser: Normaliser::new(clock),
@@ -93,27 +97,45 @@ impl Pipeline {
                 let h = &e.header;
                 let image = resolve_image(&e.filename, &e.cwd);
                 let command_line = e.argv.join(" ");
-                self.table
-                    .exec(h.pid, h.ppid, h.uid, image.clone(), command_line.clone(), &h.comm);
+                self.table.exec(
+                    h.pid,
+                    h.ppid,
+                    h.uid,
+                    image.clone(),
+                    command_line.clone(),
+                    &h.comm,
+                );
                 if self.excluded(h.pid) {
                     return None;
                 }
                 let parent = self.table.get_or_probe(h.ppid).cloned();
-                Some(self.normaliser.exec(e, &image, &command_line, parent.as_ref()))
+                Some(
+                    self.normaliser
+                        .exec(e, &image, &command_line, parent.as_ref()),
+                )
             }
             RawEvent::File(e) => {
                 let (proc, parent) = self.actor(h.pid, h.ppid, h.uid, &h.comm)?;
                 let owner = crate::normalise::table_owner(&e.path)
                     .and_then(|pid| self.table.get_or_probe(pid).cloned());
-                Some(self.normaliser.file(e, Some(&proc), parent.as_ref(), owner.as_ref()))
+                Some(
+                    self.normaliser
+                        .file(e, Some(&proc), parent.as_ref(), owner.as_ref()),
+                )
             }
             RawEvent::SockDiagSocket(e) => {
                 let (proc, parent) = self.actor(h.pid, h.ppid, h.uid, &h.comm)?;
-                Some(self.normaliser.sock_diag_socket(e, Some(&proc), parent.as_ref()))
+                Some(
+                    self.normaliser
+                        .sock_diag_socket(e, Some(&proc), parent.as_ref()),
+                )
             }
             RawEvent::SockDiagSend(e) => {
                 let (proc, parent) = self.actor(h.pid, h.ppid, h.uid, &h.comm)?;
-                Some(self.normaliser.sock_diag_send(e, Some(&proc), parent.as_ref()))
+                Some(
+                    self.normaliser
+                        .sock_diag_send(e, Some(&proc), parent.as_ref()),
+                )
             }
         };
         if event.is_some() {
@@ -133,7 +155,13 @@ impl Pipeline {
     }
 
     /// The acting process and its parent, or `None` when the record is excluded.
-    fn actor(&mut self, pid: u32, ppid: u32, uid: u32, comm: &str) -> Option<(ProcInfo, Option<ProcInfo>)> {
+    fn actor(
+        &mut self,
+        pid: u32,
+        ppid: u32,
+        uid: u32,
+        comm: &str,
+    ) -> Option<(ProcInfo, Option<ProcInfo>)> {
         let proc = self
             .table
             .get_or_probe(pid)
@@ -161,6 +189,7 @@ fn resolve_image(filename: &str, cwd: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

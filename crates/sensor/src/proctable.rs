@@ -58,7 +58,10 @@ impl ProcTable {
         let mut table = ProcTable::new();
         for entry in fs_err::read_dir(proc_root)? {
             let Ok(entry) = entry else { continue };
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
             else {
                 continue;
             };
@@ -87,15 +90,26 @@ impl ProcTable {
     /// A process by id, reading `/proc/<pid>` when the table has not seen it (a record
     /// may name a process whose fork the table missed).
     pub fn get_or_probe(&mut self, pid: u32) -> Option<&ProcInfo> {
-        if !self.procs.contains_key(&pid) {
-            let info = read_proc(&Path::new("/proc").join(pid.to_string()))?;
-            self.procs.insert(pid, info);
+        match self.procs.entry(pid) {
+            std::collections::hash_map::Entry::Occupied(known) => Some(known.into_mut()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let info = read_proc(&Path::new("/proc").join(pid.to_string()))?;
+                Some(slot.insert(info))
+            }
         }
-        self.procs.get(&pid)
+        .map(|info| &*info)
     }
 
     /// A process replaced its image.
-    pub fn exec(&mut self, pid: u32, ppid: u32, uid: u32, image: String, command_line: String, comm: &str) {
+    pub fn exec(
+        &mut self,
+        pid: u32,
+        ppid: u32,
+        uid: u32,
+        image: String,
+        command_line: String,
+        comm: &str,
+    ) {
         self.procs.insert(
             pid,
             ProcInfo {
@@ -201,6 +215,7 @@ fn join_argv(raw: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -30,7 +30,7 @@ const FILE_LEN: usize = 1232;
 const SOCKET_LEN: usize = 72;
 const SEND_LEN: usize = 80;
 const EXIT_LEN: usize = 64;
-const FORK_LEN: usize = 56;
+const FORK_LEN: usize = HDR_LEN;
 const PATH_TOTAL: usize = 1024 + 128;
 
 /// Fields every record carries.
@@ -194,7 +194,10 @@ impl RawEvent {
 
     /// Decodes one ring-buffer record.
     pub fn decode(b: &[u8]) -> Result<RawEvent, DecodeError> {
-        let kind = u32_at(b, 0).ok_or(DecodeError::Short { len: b.len(), need: 4 })?;
+        let kind = u32_at(b, 0).ok_or(DecodeError::Short {
+            len: b.len(),
+            need: 4,
+        })?;
         let need = match kind {
             kind::EXEC => EXEC_LEN,
             kind::FILE => FILE_LEN,
@@ -364,6 +367,7 @@ fn split_argv(b: &[u8]) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -444,7 +448,10 @@ mod tests {
     fn short_and_unknown_records_are_errors() {
         assert_eq!(
             RawEvent::decode(&header(kind::EXEC, 100)),
-            Err(DecodeError::Short { len: 100, need: EXEC_LEN })
+            Err(DecodeError::Short {
+                len: 100,
+                need: EXEC_LEN
+            })
         );
         assert_eq!(
             RawEvent::decode(&header(99, 100)),
@@ -458,7 +465,10 @@ mod tests {
         // The constants mirror `bpf/sockhunt.h`; the header states the same sizes in
         // its comments-free structs, so check the arithmetic from the field lists.
         assert_eq!(HDR_LEN, 4 + 4 + 8 + 6 * 4 + 16);
-        assert_eq!(EXEC_LEN, HDR_LEN + 8 + 4 * 4 + 8 + 4 + 4 + 32 + 256 + (8 + PATH_TOTAL) + 4096);
+        assert_eq!(
+            EXEC_LEN,
+            HDR_LEN + 8 + 4 * 4 + 8 + 4 + 4 + 32 + 256 + (8 + PATH_TOTAL) + 4096
+        );
         assert_eq!(FILE_LEN, HDR_LEN + 16 + 8 + PATH_TOTAL);
         assert_eq!(SOCKET_LEN, HDR_LEN + 16);
         assert_eq!(SEND_LEN, HDR_LEN + 24);

@@ -105,7 +105,11 @@ impl Watcher {
 
     /// Waits up to `timeout`, then hands every queued record (and any drop report) to
     /// `on_item`. Returns the number of records read.
-    pub fn poll(&mut self, timeout: Duration, mut on_item: impl FnMut(Item<'_>)) -> Result<usize, SensorError> {
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        mut on_item: impl FnMut(Item<'_>),
+    ) -> Result<usize, SensorError> {
         let Watcher {
             sensor,
             pipeline,
@@ -118,7 +122,8 @@ impl Watcher {
                 let event = pipeline.process(&raw);
                 if let (RawEvent::Exec(e), Some(_)) = (&raw, &event) {
                     if latencies_ns.len() < LATENCY_SAMPLES {
-                        latencies_ns.push(BootClock::boot_now_ns().saturating_sub(e.header.boot_ns));
+                        latencies_ns
+                            .push(BootClock::boot_now_ns().saturating_sub(e.header.boot_ns));
                     }
                 }
                 on_item(Item::Record(&raw, event));

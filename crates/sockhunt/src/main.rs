@@ -8,6 +8,7 @@
 mod cli;
 mod cmd;
 mod escape;
+mod output;
 
 use std::process::ExitCode;
 

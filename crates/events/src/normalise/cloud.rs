@@ -31,7 +31,13 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
         return Some(ts);
     }
     if let Ok(dt) = text.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
-        return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp());
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+    }
+    if let Some(ts) = epoch_text(text) {
+        return Some(ts);
     }
     if let Ok(n) = text.parse::<f64>() {
         return epoch_time(n);
@@ -39,12 +45,33 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
     None
 }
 
+/// `SECONDS[.FRACTION]` exactly, without going through floating point.
+fn epoch_text(text: &str) -> Option<Timestamp> {
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || secs.len() > 11 {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
+        return None;
+    }
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i32>().ok()? * 10i32.pow(9 - frac.len() as u32)
+    };
+    Timestamp::new(secs.parse().ok()?, nanos).ok()
+}
+
 /// A Unix epoch number as a time: seconds, or milliseconds beyond year 5000 in seconds.
 pub fn epoch_time(n: f64) -> Option<Timestamp> {
     if !n.is_finite() {
         return None;
     }
-    let secs = if n.abs() > 100_000_000_000.0 { n / 1000.0 } else { n };
+    let secs = if n.abs() > 100_000_000_000.0 {
+        n / 1000.0
+    } else {
+        n
+    };
     let whole = secs.floor();
     let nanos = ((secs - whole) * 1e9).round() as i32;
     Timestamp::new(whole as i64, nanos.clamp(0, 999_999_999)).ok()
@@ -181,9 +208,14 @@ const AZURE_LOCALIZED: [&str; 6] = [
 /// The host is the subscription the resource belongs to.
 pub fn azure(map: &Map<String, Json>, provenance: Provenance, keep_original: bool) -> Event {
     let mut event = new_event(AZURE_ACTIVITY, map, provenance, keep_original);
-    event.time = ["time", "eventTimestamp", "TimeGenerated", "submissionTimestamp"]
-        .iter()
-        .find_map(|k| map.get(*k).and_then(json_time));
+    event.time = [
+        "time",
+        "eventTimestamp",
+        "TimeGenerated",
+        "submissionTimestamp",
+    ]
+    .iter()
+    .find_map(|k| map.get(*k).and_then(json_time));
     let resource = str_at(map, &["resourceId"]).or_else(|| str_at(map, &["ResourceId"]));
     event.host = resource
         .and_then(subscription_of)
@@ -240,13 +272,17 @@ pub fn gcp(map: &Map<String, Json>, provenance: Provenance, keep_original: bool)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn times() {
         let t = |s| parse_time(s).map(|t| t.to_string());
-        assert_eq!(t("2021-10-19 01:06:59").as_deref(), Some("2021-10-19T01:06:59Z"));
+        assert_eq!(
+            t("2021-10-19 01:06:59").as_deref(),
+            Some("2021-10-19T01:06:59Z")
+        );
         assert_eq!(
             t("2025-12-22T10:30:00.0000000Z").as_deref(),
             Some("2025-12-22T10:30:00Z")
@@ -274,7 +310,10 @@ mod tests {
             fields.get("items.id"),
             Some(&Value::List(vec!["1".into(), "2".into()]))
         );
-        assert_eq!(fields.get("items.n"), Some(&Value::List(vec![Value::Int(3)])));
+        assert_eq!(
+            fields.get("items.n"),
+            Some(&Value::List(vec![Value::Int(3)]))
+        );
         assert_eq!(
             fields.get("tags"),
             Some(&Value::List(vec!["x".into(), "y".into()]))

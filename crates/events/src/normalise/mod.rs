@@ -6,4 +6,5 @@
 
 pub mod cloud;
 pub mod linux;
+pub mod netdevice;
 pub mod windows;

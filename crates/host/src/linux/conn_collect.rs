@@ -9,7 +9,9 @@ use super::netns::{self, Namespace};
 use super::procnet::{self, Table};
 use super::procwalk::{self, WalkOptions};
 use super::sock_diag::{self, DiagError, DiagSocket, InetRequest};
-use crate::connections::{ConnectionQuery, ConnectionReport, Error, Family, Proto, Socket, StateSet};
+use crate::connections::{
+    ConnectionQuery, ConnectionReport, Error, Family, Proto, Socket, StateSet,
+};
 
 /// What one namespace's dump produced.
 #[derive(Debug, Default)]
@@ -23,7 +25,7 @@ struct DumpOut {
 
 /// Collects the sockets a query selects (see [`crate::connections::collect`]).
 pub fn collect(q: &ConnectionQuery) -> Result<ConnectionReport, Error> {
-    if !(q.ipv4 || q.ipv6) && !q.protocols.unix {
+    if !(q.ipv4 || q.ipv6 || q.protocols.unix) {
         return Err(Error::InvalidQuery("no address family selected".into()));
     }
     let mut report = ConnectionReport::default();
@@ -58,7 +60,9 @@ pub fn collect(q: &ConnectionQuery) -> Result<ConnectionReport, Error> {
             dump_namespace(q, Path::new("/proc/thread-self/net"))
         } else {
             let q2 = q.clone();
-            match netns::run_in(ns, move || dump_namespace(&q2, Path::new("/proc/thread-self/net"))) {
+            match netns::run_in(ns, move || {
+                dump_namespace(&q2, Path::new("/proc/thread-self/net"))
+            }) {
                 Ok(r) => r,
                 Err(why) => match ns.pid {
                     // Not allowed to join: the tables are still readable through a
@@ -67,7 +71,8 @@ pub fn collect(q: &ConnectionQuery) -> Result<ConnectionReport, Error> {
                         let dir = PathBuf::from(format!("/proc/{pid}/net"));
                         let mut out = dump_procnet(q, &dir);
                         if let Ok(o) = &mut out {
-                            o.notes.push(format!("{why}; read {} instead", dir.display()));
+                            o.notes
+                                .push(format!("{why}; read {} instead", dir.display()));
                         }
                         out.map_err(|e| format!("{why}; {e}"))
                     }
@@ -161,7 +166,9 @@ fn kernel_states(q: &ConnectionQuery) -> StateSet {
     // Request sockets are NEW_SYN_RECV in the kernel but SYN_RECV to users.
     let mut states = q.states;
     if states.contains(crate::connections::SocketState::SYN_RECV) {
-        states = states.union(StateSet::of(&[crate::connections::SocketState::NEW_SYN_RECV]));
+        states = states.union(StateSet::of(&[
+            crate::connections::SocketState::NEW_SYN_RECV,
+        ]));
     }
     states
 }
@@ -173,7 +180,8 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
         Ok(d) => d,
         Err(e) => {
             let mut out = dump_procnet(q, net_dir)?;
-            out.notes.push(format!("{e}; read {} instead", net_dir.display()));
+            out.notes
+                .push(format!("{e}; read {} instead", net_dir.display()));
             return Ok(out);
         }
     };
@@ -181,7 +189,11 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
     let states = kernel_states(q);
     for (family, proto) in inet_dumps(q) {
         let mut req = InetRequest {
-            family: if family == Family::Inet { sock_diag::AF_INET } else { sock_diag::AF_INET6 },
+            family: if family == Family::Inet {
+                sock_diag::AF_INET
+            } else {
+                sock_diag::AF_INET6
+            },
             protocol: match proto {
                 Proto::Tcp => sock_diag::IPPROTO_TCP,
                 Proto::Udp => sock_diag::IPPROTO_UDP,
@@ -236,14 +248,24 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
     Ok(out)
 }
 
-fn fallback_table(out: &mut DumpOut, q: &ConnectionQuery, net_dir: &Path, table: Table, err: &DiagError) {
+fn fallback_table(
+    out: &mut DumpOut,
+    q: &ConnectionQuery,
+    net_dir: &Path,
+    table: Table,
+    err: &DiagError,
+) {
     let path = net_dir.join(table.file_name());
     match procnet::read_table(net_dir, table) {
         Ok((rows, bad)) => {
             out.rows.extend(rows.into_iter().filter(|s| q.matches(s)));
-            out.notes.push(format!("{err}; read {} instead", path.display()));
+            out.notes
+                .push(format!("{err}; read {} instead", path.display()));
             if bad > 0 {
-                out.missing.push(format!("{}: {bad} lines could not be parsed and were skipped", path.display()));
+                out.missing.push(format!(
+                    "{}: {bad} lines could not be parsed and were skipped",
+                    path.display()
+                ));
             }
         }
         Err(e) => out.missing.push(format!("{err}; fallback failed too: {e}")),
@@ -253,7 +275,10 @@ fn fallback_table(out: &mut DumpOut, q: &ConnectionQuery, net_dir: &Path, table:
 /// Reads every table a query needs from a `net` directory.
 fn dump_procnet(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String> {
     let mut out = DumpOut::default();
-    let mut tables: Vec<Table> = inet_dumps(q).into_iter().map(|(f, p)| table_of(f, p)).collect();
+    let mut tables: Vec<Table> = inet_dumps(q)
+        .into_iter()
+        .map(|(f, p)| table_of(f, p))
+        .collect();
     if q.protocols.unix && q.ports.is_empty() {
         tables.push(Table::Unix);
     }
@@ -284,7 +309,13 @@ fn dump_procnet(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String> 
 /// Attaches owning processes (and applies the `pids` filter) with one `/proc` walk.
 fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
     let inodes: Vec<u64> = report.sockets.iter().map(|s| s.inode).collect();
-    let walk = procwalk::find_owners(&inodes, &WalkOptions { pids: q.pids.clone(), early_stop: !q.all_owners });
+    let walk = procwalk::find_owners(
+        &inodes,
+        &WalkOptions {
+            pids: q.pids.clone(),
+            early_stop: !q.all_owners,
+        },
+    );
     if let Some(e) = &walk.proc_error {
         report.warn(format!("cannot list processes: {e}; owners are unknown"));
     }
@@ -305,7 +336,10 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
         ));
     }
     if walk.exited > 0 {
-        report.warnings.push(format!("{} processes exited during the /proc walk", walk.exited));
+        report.warnings.push(format!(
+            "{} processes exited during the /proc walk",
+            walk.exited
+        ));
     }
     if !q.processes {
         return;
@@ -316,7 +350,8 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
     pids.dedup();
     let details: HashMap<u32, Arc<crate::connections::Process>> = procwalk::process_details(&pids);
 
-    let no_descriptor: Arc<str> = Arc::from("no descriptor: TIME-WAIT and request sockets belong to no process");
+    let no_descriptor: Arc<str> =
+        Arc::from("no descriptor: TIME-WAIT and request sockets belong to no process");
     let denied: Arc<str> = Arc::from(format!(
         "permission denied: /proc/<pid>/fd unreadable for {} processes",
         walk.denied.len()
@@ -339,7 +374,10 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
             });
             continue;
         }
-        s.processes = own.iter().filter_map(|pid| details.get(pid).cloned()).collect();
+        s.processes = own
+            .iter()
+            .filter_map(|pid| details.get(pid).cloned())
+            .collect();
     }
 }
 

@@ -79,7 +79,10 @@ pub fn read_dir(dir: &Path) -> io::Result<LogindSessions> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                out.problems.push(LogindProblem { path: dir.to_path_buf(), message: err.to_string() });
+                out.problems.push(LogindProblem {
+                    path: dir.to_path_buf(),
+                    message: err.to_string(),
+                });
                 continue;
             }
         };
@@ -92,16 +95,23 @@ pub fn read_dir(dir: &Path) -> io::Result<LogindSessions> {
             Ok(kind) if kind.is_file() => {}
             Ok(_) => continue,
             Err(err) => {
-                out.problems.push(LogindProblem { path, message: err.to_string() });
+                out.problems.push(LogindProblem {
+                    path,
+                    message: err.to_string(),
+                });
                 continue;
             }
         }
         match fs_err::read_to_string(&path) {
             Ok(text) => out.sessions.push(parse(&name, &text)),
-            Err(err) => out.problems.push(LogindProblem { path, message: err.to_string() }),
+            Err(err) => out.problems.push(LogindProblem {
+                path,
+                message: err.to_string(),
+            }),
         }
     }
-    out.sessions.sort_by(|a, b| natural_id(&a.id).cmp(&natural_id(&b.id)));
+    out.sessions
+        .sort_by(|a, b| natural_id(&a.id).cmp(&natural_id(&b.id)));
     Ok(out)
 }
 
@@ -115,13 +125,18 @@ fn natural_id(id: &str) -> (u8, u64, &str) {
 
 /// Parses the text of one session file.
 pub fn parse(id: &str, text: &str) -> LogindSession {
-    let mut s = LogindSession { id: id.to_string(), ..LogindSession::default() };
+    let mut s = LogindSession {
+        id: id.to_string(),
+        ..LogindSession::default()
+    };
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if line.starts_with('#') {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let text = || (!value.is_empty()).then(|| value.to_string());
         match key {
             "UID" => s.uid = value.parse().ok(),
@@ -136,11 +151,14 @@ pub fn parse(id: &str, text: &str) -> LogindSession {
             "REMOTE_HOST" => s.remote_host = text(),
             "REMOTE_USER" => s.remote_user = text(),
             "SERVICE" => s.service = text(),
-            "LEADER" => s.leader = value.parse().ok(),
+            "LEADER" => s.leader = value.parse().ok().filter(|pid: &i32| *pid > 0),
             "SEAT" => s.seat = text(),
             "SCOPE" => s.scope = text(),
             "REALTIME" => {
-                s.started = value.parse::<i64>().ok().and_then(|us| Timestamp::from_microsecond(us).ok())
+                s.started = value
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|us| Timestamp::from_microsecond(us).ok())
             }
             _ => {}
         }
@@ -149,6 +167,7 @@ pub fn parse(id: &str, text: &str) -> LogindSession {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -169,7 +188,10 @@ mod tests {
 
     #[test]
     fn garbage_yields_empty_fields_not_errors() {
-        let s = parse("x", "UID=notanumber\n\0\0\nLEADER=\nREALTIME=99999999999999999999\n=\n");
+        let s = parse(
+            "x",
+            "UID=notanumber\n\0\0\nLEADER=\nREALTIME=99999999999999999999\n=\n",
+        );
         assert_eq!(s.uid, None);
         assert_eq!(s.leader, None);
         assert_eq!(s.started, None);

@@ -11,3 +11,5 @@ pub mod sess_collect;
 pub mod sess_inbound;
 pub mod sess_proc;
 pub mod conn_collect;
+pub mod host_shares;
+pub mod host_info;

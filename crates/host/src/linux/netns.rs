@@ -50,8 +50,12 @@ pub fn current() -> Option<Namespace> {
 /// Inode to name of every namespace bind-mounted under `/run/netns`.
 pub fn named() -> HashMap<u64, Arc<str>> {
     let mut out = HashMap::new();
-    let nsfs_dev = fs_err::metadata("/proc/thread-self/ns/net").map(|m| m.dev()).ok();
-    let Ok(rd) = fs_err::read_dir(RUN_NETNS) else { return out };
+    let nsfs_dev = fs_err::metadata("/proc/thread-self/ns/net")
+        .map(|m| m.dev())
+        .ok();
+    let Ok(rd) = fs_err::read_dir(RUN_NETNS) else {
+        return out;
+    };
     for entry in rd.flatten() {
         if let Ok(meta) = std::fs::metadata(entry.path()) {
             // A leftover file whose namespace was unmounted lives on tmpfs, not nsfs:
@@ -59,7 +63,8 @@ pub fn named() -> HashMap<u64, Arc<str>> {
             if nsfs_dev.is_some_and(|dev| dev != meta.dev()) {
                 continue;
             }
-            out.entry(meta.ino()).or_insert_with(|| Arc::from(entry.file_name().to_string_lossy().as_ref()));
+            out.entry(meta.ino())
+                .or_insert_with(|| Arc::from(entry.file_name().to_string_lossy().as_ref()));
         }
     }
     out
@@ -126,7 +131,10 @@ pub fn list() -> (Vec<Namespace>, usize) {
             },
         );
     }
-    let list = order.into_iter().filter_map(|ino| by_inode.remove(&ino)).collect();
+    let list = order
+        .into_iter()
+        .filter_map(|ino| by_inode.remove(&ino))
+        .collect();
     (list, unreadable)
 }
 
@@ -146,16 +154,24 @@ where
             let file: std::fs::File = file.into();
             // The namespace we opened may be a different one if the path was reused
             // between listing and opening; the inode check catches that.
-            let ino = file.metadata().map(|m| m.ino()).map_err(|e| format!("namespace {inode}: {e}"))?;
+            let ino = file
+                .metadata()
+                .map(|m| m.ino())
+                .map_err(|e| format!("namespace {inode}: {e}"))?;
             if ino != inode {
-                return Err(format!("namespace {inode} vanished ({} now names another)", path.display()));
+                return Err(format!(
+                    "namespace {inode} vanished ({} now names another)",
+                    path.display()
+                ));
             }
             nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
                 .map_err(|e| format!("cannot enter namespace {inode} ({}): {e}", path.display()))?;
             Ok(f())
         })
         .map_err(|e| format!("cannot start a thread for namespace {inode}: {e}"))?;
-    handle.join().map_err(|_| format!("dump in namespace {inode} failed unexpectedly"))?
+    handle
+        .join()
+        .map_err(|_| format!("dump in namespace {inode} failed unexpectedly"))?
 }
 
 /// The container id in `/proc/<pid>/cgroup`, if the process runs in a container.
@@ -192,6 +208,7 @@ pub fn container_id_from_cgroup(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -208,7 +225,10 @@ mod tests {
         ] {
             assert_eq!(container_id_from_cgroup(&text).as_deref(), Some(ID), "{text}");
         }
-        assert_eq!(container_id_from_cgroup("0::/user.slice/user-1000.slice/session-2.scope"), None);
+        assert_eq!(
+            container_id_from_cgroup("0::/user.slice/user-1000.slice/session-2.scope"),
+            None
+        );
         // 65 hex digits is not an id.
         assert_eq!(container_id_from_cgroup(&format!("0::/x/{ID}a")), None);
     }

@@ -158,11 +158,14 @@ fn parse_unix_line(line: &str) -> Option<Socket> {
     };
     let mut s = Socket::new(Proto::Unix, Family::Unix, socket_type, state);
     s.inode = inode;
-    s.local_addr = path.filter(|p| !p.is_empty()).map(|p| Address::Path(p.into_boxed_str()));
+    s.local_addr = path
+        .filter(|p| !p.is_empty())
+        .map(|p| Address::Path(p.into_boxed_str()));
     Some(s)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -173,7 +176,10 @@ mod tests {
         assert_eq!(bad, 1);
         let s = &rows[0];
         if cfg!(target_endian = "little") {
-            assert_eq!(s.local_addr, Some(Address::Ip("127.0.0.1".parse().unwrap())));
+            assert_eq!(
+                s.local_addr,
+                Some(Address::Ip("127.0.0.1".parse().unwrap()))
+            );
         }
         assert_eq!(s.local_port, Some(22));
         assert_eq!(s.state, SocketState::LISTEN);
@@ -187,7 +193,10 @@ mod tests {
         let (rows, bad) = parse_table(text, Table::Tcp(Family::Inet6));
         assert_eq!(bad, 0);
         if cfg!(target_endian = "little") {
-            assert_eq!(rows[0].local_addr, Some(Address::Ip("::1".parse().unwrap())));
+            assert_eq!(
+                rows[0].local_addr,
+                Some(Address::Ip("::1".parse().unwrap()))
+            );
         }
         assert_eq!(rows[0].local_port, Some(8080));
         assert_eq!(rows[0].uid, Some(1000));
@@ -199,11 +208,25 @@ mod tests {
         let (rows, bad) = parse_table(text, Table::Unix);
         assert_eq!(bad, 0);
         assert_eq!(rows[0].state, SocketState::LISTEN);
-        assert_eq!(rows[0].local_addr.as_ref().map(ToString::to_string).as_deref(), Some("/run/my sock"));
+        assert_eq!(
+            rows[0]
+                .local_addr
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("/run/my sock")
+        );
         assert_eq!(rows[1].state, SocketState::ESTABLISHED);
         assert_eq!(rows[1].local_addr, None);
         assert_eq!(rows[2].socket_type, SocketType::Dgram);
-        assert_eq!(rows[2].local_addr.as_ref().map(ToString::to_string).as_deref(), Some("@abstract"));
+        assert_eq!(
+            rows[2]
+                .local_addr
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("@abstract")
+        );
     }
 
     #[test]
@@ -212,6 +235,8 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let (rows, bad) = read_table(Path::new("/proc/net"), Table::Tcp(Family::Inet)).unwrap();
         assert_eq!(bad, 0);
-        assert!(rows.iter().any(|s| s.local_port == Some(port) && s.state == SocketState::LISTEN));
+        assert!(rows
+            .iter()
+            .any(|s| s.local_port == Some(port) && s.state == SocketState::LISTEN));
     }
 }

@@ -51,7 +51,10 @@ pub struct WalkOptions {
 /// Finds the processes holding each of `inodes` (the index in the result is the index
 /// in `inodes`; inode 0 is never matched).
 pub fn find_owners(inodes: &[u64], opts: &WalkOptions) -> Walk {
-    let mut walk = Walk { owners: vec![Vec::new(); inodes.len()], ..Walk::default() };
+    let mut walk = Walk {
+        owners: vec![Vec::new(); inodes.len()],
+        ..Walk::default()
+    };
     let mut index: HashMap<u64, u32> = HashMap::with_capacity(inodes.len());
     for (i, &ino) in inodes.iter().enumerate() {
         if ino != 0 {
@@ -74,7 +77,11 @@ pub fn find_owners(inodes: &[u64], opts: &WalkOptions) -> Walk {
     };
 
     let early = opts.early_stop && index.len() <= EARLY_STOP_MAX;
-    let found: Vec<AtomicBool> = if early { (0..inodes.len()).map(|_| AtomicBool::new(false)).collect() } else { Vec::new() };
+    let found: Vec<AtomicBool> = if early {
+        (0..inodes.len()).map(|_| AtomicBool::new(false)).collect()
+    } else {
+        Vec::new()
+    };
     let remaining = AtomicUsize::new(index.len());
     let stopped = AtomicBool::new(false);
 
@@ -84,7 +91,12 @@ pub fn find_owners(inodes: &[u64], opts: &WalkOptions) -> Walk {
         exited: usize,
         scanned: usize,
     }
-    let empty = || Part { hits: Vec::new(), denied: Vec::new(), exited: 0, scanned: 0 };
+    let empty = || Part {
+        hits: Vec::new(),
+        denied: Vec::new(),
+        exited: 0,
+        scanned: 0,
+    };
     let part = pids
         .par_iter()
         .with_min_len(8)
@@ -155,10 +167,18 @@ pub fn list_pids() -> Result<Vec<u32>, String> {
 
 /// Reads one process's descriptor table, pushing `(wanted index, pid)` for each socket
 /// descriptor whose inode is wanted. Returns how many hits were added.
-fn scan_pid(pid: u32, index: &HashMap<u64, u32>, hits: &mut Vec<(u32, u32)>) -> Result<usize, Errno> {
+fn scan_pid(
+    pid: u32,
+    index: &HashMap<u64, u32>,
+    hits: &mut Vec<(u32, u32)>,
+) -> Result<usize, Errno> {
     let mut path = [0u8; 32];
     let path = fmt_path(&mut path, b"/proc/", pid, b"/fd");
-    let mut dir = Dir::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let mut dir = Dir::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     // Kernel threads have no descriptor table: the listing is empty and costs nothing more.
     let mut fds: Vec<u32> = Vec::new();
     for entry in dir.iter() {
@@ -221,14 +241,28 @@ fn read_process(pid: u32) -> Process {
         }
         String::from_utf8_lossy(&b).into_owned()
     });
-    let exe = std::fs::read_link(format!("{base}/exe")).ok().map(|p| p.to_string_lossy().into_owned());
+    let exe = std::fs::read_link(format!("{base}/exe"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
     let cmdline = std::fs::read(format!("{base}/cmdline")).ok().map(|b| {
         let trimmed = b.strip_suffix(b"\0").unwrap_or(&b);
-        let joined: Vec<u8> = trimmed.iter().map(|&c| if c == 0 { b' ' } else { c }).collect();
+        let joined: Vec<u8> = trimmed
+            .iter()
+            .map(|&c| if c == 0 { b' ' } else { c })
+            .collect();
         String::from_utf8_lossy(&joined).into_owned()
     });
-    let uid = std::fs::read(format!("{base}/status")).ok().and_then(|b| status_uid(&b));
-    Process { pid, comm, exe, cmdline, uid, user: None }
+    let uid = std::fs::read(format!("{base}/status"))
+        .ok()
+        .and_then(|b| status_uid(&b));
+    Process {
+        pid,
+        comm,
+        exe,
+        cmdline,
+        uid,
+        user: None,
+    }
 }
 
 /// The real uid from the `Uid:` line of `/proc/<pid>/status`.
@@ -236,7 +270,9 @@ fn status_uid(status: &[u8]) -> Option<u32> {
     let start = memchr::memmem::find(status, b"\nUid:")? + 5;
     let line = &status[start..];
     let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
-    let field = line.split(|c| c.is_ascii_whitespace()).find(|f| !f.is_empty())?;
+    let field = line
+        .split(|c| c.is_ascii_whitespace())
+        .find(|f| !f.is_empty())?;
     parse_u32(field)
 }
 
@@ -308,6 +344,7 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -324,7 +361,10 @@ mod tests {
         let mut buf = [0u8; 32];
         assert_eq!(fmt_path(&mut buf, b"/proc/", 0, b"/fd"), b"/proc/0/fd");
         let mut buf = [0u8; 32];
-        assert_eq!(fmt_path(&mut buf, b"/proc/", u32::MAX, b"/fd"), b"/proc/4294967295/fd");
+        assert_eq!(
+            fmt_path(&mut buf, b"/proc/", u32::MAX, b"/fd"),
+            b"/proc/4294967295/fd"
+        );
     }
 
     #[test]
@@ -344,10 +384,22 @@ mod tests {
         use std::os::fd::AsRawFd;
         let link = std::fs::read_link(format!("/proc/self/fd/{}", l.as_raw_fd())).unwrap();
         let ino = socket_inode(link.as_os_str()).unwrap();
-        let walk = find_owners(&[ino, 0], &WalkOptions { pids, early_stop: false });
+        let walk = find_owners(
+            &[ino, 0],
+            &WalkOptions {
+                pids,
+                early_stop: false,
+            },
+        );
         assert_eq!(walk.owners[0], vec![me]);
         assert!(walk.owners[1].is_empty());
-        let all = find_owners(&[ino], &WalkOptions { pids: Vec::new(), early_stop: true });
+        let all = find_owners(
+            &[ino],
+            &WalkOptions {
+                pids: Vec::new(),
+                early_stop: true,
+            },
+        );
         assert_eq!(all.owners[0], vec![me]);
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -13,10 +12,10 @@ use super::logind::{self, LogindSession};
 use super::sess_inbound;
 use super::sess_proc::{self, ProcTable};
 use super::utmp::{self, RecordKind, UtmpRecord};
-use crate::connections::{self, Address, ConnectionQuery, Family, Socket};
+use crate::connections::{self, ConnectionQuery};
 use crate::sessions::{
-    service_for_port, AccountingRecord, HistoryEntry, InboundSession, Login, ProcessRef,
-    SessionEnd, SessionsOptions, SessionsReport, SourceState, SourceStatus,
+    AccountingRecord, HistoryEntry, Login, SessionEnd, SessionsOptions, SessionsReport,
+    SourceState, SourceStatus,
 };
 
 const LOGIND_DIR: &str = "/run/systemd/sessions";
@@ -32,38 +31,85 @@ const MAX_PROBLEMS_LISTED: usize = 20;
 pub fn collect(options: &SessionsOptions) -> SessionsReport {
     let now = options.now.unwrap_or_else(Timestamp::now);
     let mut report = SessionsReport::empty(now);
-    let proc_root = options.proc_root.clone().unwrap_or_else(|| PathBuf::from("/proc"));
-    let dev_root = options.dev_root.clone().unwrap_or_else(|| PathBuf::from("/dev"));
+    let proc_root = options
+        .proc_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/proc"));
+    let dev_root = options
+        .dev_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/dev"));
 
-    let logind_dir = options.logind_dir.clone().unwrap_or_else(|| PathBuf::from(LOGIND_DIR));
+    let logind_dir = options
+        .logind_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(LOGIND_DIR));
     let sessions = read_logind(&logind_dir, &mut report);
 
     let utmp_path = options.utmp.clone().unwrap_or_else(default_utmp);
-    let utmp_records = read_accounting("utmp", &utmp_path, &mut report, sessions.is_some());
+    let utmp_records = read_accounting(
+        "utmp",
+        &utmp_path,
+        options.utmp.is_some(),
+        &mut report,
+        sessions.is_some(),
+    );
 
-    let mut logins: Vec<Login> = sessions.unwrap_or_default().iter().map(login_from_logind).collect();
-    for record in utmp_records.iter().filter(|r| r.kind == RecordKind::UserProcess) {
+    let mut logins: Vec<Login> = sessions
+        .unwrap_or_default()
+        .iter()
+        .map(login_from_logind)
+        .collect();
+    for record in utmp_records
+        .iter()
+        .filter(|r| r.kind == RecordKind::UserProcess)
+    {
         merge_utmp(&mut logins, record);
     }
-    report.utmp_records =
-        utmp_records.iter().filter(|r| r.kind != RecordKind::Empty).map(accounting).collect();
+    report.utmp_records = utmp_records
+        .iter()
+        .filter(|r| r.kind != RecordKind::Empty)
+        .map(accounting)
+        .collect();
 
     add_activity(&mut logins, &proc_root, &dev_root, now, &mut report);
     report.logins = logins;
 
-    let wtmpdb = options.wtmpdb.clone().unwrap_or_else(|| PathBuf::from(WTMPDB_PATH));
+    let wtmpdb = options
+        .wtmpdb
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(WTMPDB_PATH));
     note_wtmpdb(&wtmpdb, options.history, &mut report);
 
     if options.history {
-        let wtmp_path = options.wtmp.clone().unwrap_or_else(|| PathBuf::from(WTMP_PATH));
-        let records = read_accounting("wtmp", &wtmp_path, &mut report, false);
+        let wtmp_path = options
+            .wtmp
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(WTMP_PATH));
+        let records = read_accounting(
+            "wtmp",
+            &wtmp_path,
+            options.wtmp.is_some(),
+            &mut report,
+            false,
+        );
         report.history = Some(history(&records));
     }
 
     if options.inbound {
-        collect_inbound(&proc_root, options.proc_root.is_none(), &mut report);
+        collect_inbound(
+            options,
+            &proc_root,
+            options.proc_root.is_none(),
+            &mut report,
+        );
     } else {
-        report.sources.push(status("proc_net_tcp", proc_root.join("net/tcp"), SourceState::Skipped, 0));
+        report.sources.push(status(
+            "proc_net_tcp",
+            proc_root.join("net/tcp"),
+            SourceState::Skipped,
+            0,
+        ));
     }
     report
 }
@@ -77,7 +123,13 @@ fn default_utmp() -> PathBuf {
 }
 
 fn status(name: &str, path: PathBuf, state: SourceState, records: usize) -> SourceStatus {
-    SourceStatus { name: name.to_string(), path, state, records, problems: Vec::new() }
+    SourceStatus {
+        name: name.to_string(),
+        path,
+        state,
+        records,
+        problems: Vec::new(),
+    }
 }
 
 fn push_problems(source: &mut SourceStatus, problems: impl IntoIterator<Item = String>) {
@@ -97,8 +149,12 @@ fn push_problems(source: &mut SourceStatus, problems: impl IntoIterator<Item = S
 fn read_logind(dir: &Path, report: &mut SessionsReport) -> Option<Vec<LogindSession>> {
     match logind::read_dir(dir) {
         Ok(read) => {
-            let mut source =
-                status("logind", dir.to_path_buf(), SourceState::Read, read.sessions.len());
+            let mut source = status(
+                "logind",
+                dir.to_path_buf(),
+                SourceState::Read,
+                read.sessions.len(),
+            );
             if !read.problems.is_empty() {
                 report.warn_partial(format!(
                     "{}: {} session file(s) could not be read",
@@ -107,14 +163,18 @@ fn read_logind(dir: &Path, report: &mut SessionsReport) -> Option<Vec<LogindSess
                 ));
                 push_problems(
                     &mut source,
-                    read.problems.iter().map(|p| format!("{}: {}", p.path.display(), p.message)),
+                    read.problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.path.display(), p.message)),
                 );
             }
             report.sources.push(source);
             Some(read.sessions)
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            report.sources.push(status("logind", dir.to_path_buf(), SourceState::Absent, 0));
+            report
+                .sources
+                .push(status("logind", dir.to_path_buf(), SourceState::Absent, 0));
             None
         }
         Err(err) => {
@@ -128,16 +188,22 @@ fn read_logind(dir: &Path, report: &mut SessionsReport) -> Option<Vec<LogindSess
 }
 
 /// Reads a utmp-format file. A missing utmp is normal where logind replaced it, so it
-/// only warns when logind was not there either.
+/// only warns when logind was not there either, or when the file was named explicitly.
 fn read_accounting(
     name: &str,
     path: &Path,
+    explicit: bool,
     report: &mut SessionsReport,
     have_logind: bool,
 ) -> Vec<UtmpRecord> {
     match utmp::read_path(path) {
         Ok(file) => {
-            let mut source = status(name, path.to_path_buf(), SourceState::Read, file.records.len());
+            let mut source = status(
+                name,
+                path.to_path_buf(),
+                SourceState::Read,
+                file.records.len(),
+            );
             if !file.problems.is_empty() {
                 report.warn_partial(format!(
                     "{}: {} damaged record(s); the other {} were read",
@@ -156,10 +222,19 @@ fn read_accounting(
             file.records
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            report.sources.push(status(name, path.to_path_buf(), SourceState::Absent, 0));
-            if name == "utmp" && !have_logind {
+            report
+                .sources
+                .push(status(name, path.to_path_buf(), SourceState::Absent, 0));
+            if explicit {
+                report.warn_partial(format!("{name} file {} does not exist", path.display()));
+            } else if name == "utmp" && !have_logind {
                 report.warnings.push(format!(
                     "neither {LOGIND_DIR} nor {} exists: no source of current logins",
+                    path.display()
+                ));
+            } else if name == "wtmp" {
+                report.warnings.push(format!(
+                    "{} does not exist: no login history",
                     path.display()
                 ));
             }
@@ -182,10 +257,17 @@ fn read_accounting(
 
 fn note_wtmpdb(path: &Path, history: bool, report: &mut SessionsReport) {
     if !path.exists() {
-        report.sources.push(status("wtmpdb", path.to_path_buf(), SourceState::Absent, 0));
+        report
+            .sources
+            .push(status("wtmpdb", path.to_path_buf(), SourceState::Absent, 0));
         return;
     }
-    report.sources.push(status("wtmpdb", path.to_path_buf(), SourceState::NotRead, 0));
+    report.sources.push(status(
+        "wtmpdb",
+        path.to_path_buf(),
+        SourceState::NotRead,
+        0,
+    ));
     let message = format!(
         "{} exists (wtmpdb, SQLite) and is not read: login history recorded there is missing \
          from this report; `wtmpdb last` shows it",
@@ -208,9 +290,17 @@ fn non_empty(s: &str) -> Option<String> {
 
 fn login_from_logind(s: &LogindSession) -> Login {
     Login {
-        user: s.user.clone().or_else(|| s.uid.map(|u| u.to_string())).unwrap_or_default(),
+        user: s
+            .user
+            .clone()
+            .or_else(|| s.uid.map(|u| u.to_string()))
+            .unwrap_or_default(),
         uid: s.uid,
-        tty: s.tty.as_deref().map(strip_dev).or_else(|| s.display.clone()),
+        tty: s
+            .tty
+            .as_deref()
+            .map(strip_dev)
+            .or_else(|| s.display.clone()),
         from: s.remote_host.clone(),
         from_addr: None,
         login_time: s.started,
@@ -270,7 +360,9 @@ fn tty_device(dev_root: &Path, tty: &str) -> Option<PathBuf> {
     let plain = !tty.is_empty()
         && !tty.starts_with(':')
         && !tty.starts_with('/')
-        && tty.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+        && tty
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
     plain.then(|| dev_root.join(tty))
 }
 
@@ -296,7 +388,12 @@ fn add_activity(
             return;
         }
     };
-    report.sources.push(status("proc", proc_root.to_path_buf(), SourceState::Read, table.procs.len()));
+    report.sources.push(status(
+        "proc",
+        proc_root.to_path_buf(),
+        SourceState::Read,
+        table.procs.len(),
+    ));
     let now_system = SystemTime::UNIX_EPOCH
         + Duration::from_secs(u64::try_from(now.as_second()).unwrap_or_default());
     let tps = procfs::ticks_per_second();
@@ -356,7 +453,10 @@ pub fn history(records: &[UtmpRecord]) -> Vec<HistoryEntry> {
                 });
             }
             RecordKind::DeadProcess => {
-                if let Some(pos) = open.iter().rposition(|&i| out[i].tty == r.line && !r.line.is_empty()) {
+                if let Some(pos) = open
+                    .iter()
+                    .rposition(|&i| out[i].tty == r.line && !r.line.is_empty())
+                {
                     let index = open.remove(pos);
                     out[index].end = r.time;
                     out[index].ended_by = Some(SessionEnd::Logout);
@@ -380,7 +480,11 @@ fn system_entry(kind: &str, r: &UtmpRecord) -> HistoryEntry {
     HistoryEntry {
         kind: kind.to_string(),
         user: r.user.clone(),
-        tty: if kind == "reboot" { "system boot".into() } else { r.line.clone() },
+        tty: if kind == "reboot" {
+            "system boot".into()
+        } else {
+            r.line.clone()
+        },
         from: r.host.clone(),
         from_addr: None,
         start: r.time,
@@ -393,13 +497,20 @@ fn system_entry(kind: &str, r: &UtmpRecord) -> HistoryEntry {
 /// Inbound sessions come from the connection inventory (sock_diag, with every holder
 /// process) when it answers; the `/proc/net/tcp` reader below is the fallback, and the
 /// only source when a `/proc` root other than the live one is given.
-fn collect_inbound(proc_root: &Path, live: bool, report: &mut SessionsReport) {
+fn collect_inbound(
+    options: &SessionsOptions,
+    proc_root: &Path,
+    live: bool,
+    report: &mut SessionsReport,
+) {
     if live {
-        let query = ConnectionQuery::tcp_sessions(true);
+        let query = ConnectionQuery {
+            all_netns: options.all_netns,
+            ..ConnectionQuery::tcp_sessions(true)
+        };
         match connections::collect(&query) {
             Ok(conns) => {
-                let inbound: Vec<InboundSession> =
-                    conns.inbound_established().map(inbound_from_socket).collect();
+                let inbound = crate::sessions::inbound_from_connections(&conns);
                 report.sources.push(status(
                     "connections",
                     proc_root.to_path_buf(),
@@ -410,7 +521,7 @@ fn collect_inbound(proc_root: &Path, live: bool, report: &mut SessionsReport) {
                     report.warnings.push(format!("connections: {warning}"));
                 }
                 report.partial |= conns.partial;
-                report.inbound = finish_inbound(inbound);
+                report.inbound = inbound;
                 return;
             }
             Err(err) => {
@@ -418,60 +529,13 @@ fn collect_inbound(proc_root: &Path, live: bool, report: &mut SessionsReport) {
             }
         }
     }
+    if options.all_netns {
+        report.warn_partial(
+            "inbound sessions of other network namespaces not listed: the connection \
+             inventory is unavailable and /proc/net/tcp shows only this namespace",
+        );
+    }
     collect_inbound_procfs(proc_root, report);
-}
-
-fn inbound_from_socket(s: &Socket) -> InboundSession {
-    let ip = |a: &Option<Address>| match a {
-        Some(Address::Ip(ip)) => unmap(*ip),
-        _ => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-    };
-    let port = s.local_port.unwrap_or_default();
-    InboundSession {
-        service: service_for_port(port).map(str::to_string),
-        protocol: if matches!(s.family, Family::Inet6) { "tcp6" } else { "tcp" }.to_string(),
-        local_addr: ip(&s.local_addr),
-        local_port: port,
-        remote_addr: ip(&s.remote_addr),
-        remote_port: s.remote_port.unwrap_or_default(),
-        uid: s.uid,
-        user: None,
-        inode: s.inode,
-        processes: s
-            .processes
-            .iter()
-            .map(|p| ProcessRef {
-                pid: i32::try_from(p.pid).unwrap_or(i32::MAX),
-                name: p.comm.clone().unwrap_or_default(),
-            })
-            .collect(),
-        netns: s.netns,
-    }
-}
-
-fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn finish_inbound(mut inbound: Vec<InboundSession>) -> Vec<InboundSession> {
-    for session in &mut inbound {
-        session.user = session
-            .uid
-            .and_then(uzers::get_user_by_uid)
-            .map(|u| u.name().to_string_lossy().into_owned());
-    }
-    inbound.sort_by(|a, b| {
-        (a.netns, a.local_port, a.remote_addr, a.remote_port).cmp(&(
-            b.netns,
-            b.local_port,
-            b.remote_addr,
-            b.remote_port,
-        ))
-    });
-    inbound
 }
 
 fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
@@ -481,12 +545,18 @@ fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
         match fs_err::read_to_string(&path) {
             Ok(text) => {
                 let (rows, bad) = sess_inbound::parse_table(&text);
-                let mut source = status("proc_net_tcp", path.clone(), SourceState::Read, rows.len());
+                let mut source =
+                    status("proc_net_tcp", path.clone(), SourceState::Read, rows.len());
                 if !bad.is_empty() {
-                    report.warn_partial(format!("{}: {} line(s) not understood", path.display(), bad.len()));
+                    report.warn_partial(format!(
+                        "{}: {} line(s) not understood",
+                        path.display(),
+                        bad.len()
+                    ));
                     push_problems(
                         &mut source,
-                        bad.iter().map(|(n, line)| format!("{} line {n}: {line:?}", path.display())),
+                        bad.iter()
+                            .map(|(n, line)| format!("{} line {n}: {line:?}", path.display())),
                     );
                 }
                 report.sources.push(source);
@@ -494,7 +564,9 @@ fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound && protocol == "tcp6" => {
                 // IPv6 disabled on this kernel.
-                report.sources.push(status("proc_net_tcp", path, SourceState::Absent, 0));
+                report
+                    .sources
+                    .push(status("proc_net_tcp", path, SourceState::Absent, 0));
             }
             Err(err) => {
                 report.warn_partial(format!("inbound sessions incomplete: {err}"));
@@ -505,7 +577,11 @@ fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
         }
     }
     let mut inbound = sess_inbound::inbound(&tables);
-    let wanted: HashSet<u64> = inbound.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
+    let wanted: HashSet<u64> = inbound
+        .iter()
+        .map(|s| s.inode)
+        .filter(|&i| i != 0)
+        .collect();
     let owners = sess_inbound::owners(proc_root, &wanted);
     let mut unattributed = 0usize;
     for session in &mut inbound {
@@ -520,13 +596,19 @@ fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
              descriptor tables of {} process(es) could not be read{}",
             inbound.len(),
             owners.unreadable,
-            if nix::unistd::geteuid().is_root() { "" } else { " (run as root to see them)" }
+            if nix::unistd::geteuid().is_root() {
+                ""
+            } else {
+                " (run as root to see them)"
+            }
         ));
     }
-    report.inbound = finish_inbound(inbound);
+    crate::sessions::finish_inbound(&mut inbound);
+    report.inbound = inbound;
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -57,7 +57,13 @@ fn parse_row(line: &str) -> Option<TcpRow> {
     let uid = f.next()?.parse().ok()?;
     let _timeout = f.next()?;
     let inode = f.next()?.parse().ok()?;
-    Some(TcpRow { local, remote, state, uid, inode })
+    Some(TcpRow {
+        local,
+        remote,
+        state,
+        uid,
+        inode,
+    })
 }
 
 /// `0100007F:0016` or 32 hex digits for IPv6; each 32-bit word is printed in host order.
@@ -95,14 +101,19 @@ pub fn inbound(tables: &[(&'static str, Vec<TcpRow>)]) -> Vec<InboundSession> {
     let mut listeners: HashMap<u16, Vec<IpAddr>> = HashMap::new();
     for (_, rows) in tables {
         for row in rows.iter().filter(|r| r.state == LISTEN) {
-            listeners.entry(row.local.1).or_default().push(unmap(row.local.0));
+            listeners
+                .entry(row.local.1)
+                .or_default()
+                .push(unmap(row.local.0));
         }
     }
     let mut out = Vec::new();
     for (protocol, rows) in tables {
         for row in rows.iter().filter(|r| r.state == ESTABLISHED) {
             let local = unmap(row.local.0);
-            let Some(bound) = listeners.get(&row.local.1) else { continue };
+            let Some(bound) = listeners.get(&row.local.1) else {
+                continue;
+            };
             if !bound.iter().any(|b| b.is_unspecified() || *b == local) {
                 continue;
             }
@@ -118,11 +129,16 @@ pub fn inbound(tables: &[(&'static str, Vec<TcpRow>)]) -> Vec<InboundSession> {
                 inode: row.inode,
                 processes: Vec::new(),
                 netns: None,
+                netns_name: None,
             });
         }
     }
     out.sort_by(|a, b| {
-        (a.local_port, a.remote_addr, a.remote_port).cmp(&(b.local_port, b.remote_addr, b.remote_port))
+        (a.local_port, a.remote_addr, a.remote_port).cmp(&(
+            b.local_port,
+            b.remote_addr,
+            b.remote_port,
+        ))
     });
     out
 }
@@ -151,19 +167,28 @@ pub fn owners(proc_root: &Path, wanted: &HashSet<u64>) -> Owners {
     };
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
             out.unreadable += 1;
             continue;
         };
         for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
-            let Some(inode) = socket_inode(&target.to_string_lossy()) else { continue };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let Some(inode) = socket_inode(&target.to_string_lossy()) else {
+                continue;
+            };
             if wanted.contains(&inode) {
                 let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
                 let owners = out.by_inode.entry(inode).or_default();
                 if !owners.iter().any(|p| p.pid == pid) {
-                    owners.push(ProcessRef { pid, name: comm.trim_end_matches('\n').to_string() });
+                    owners.push(ProcessRef {
+                        pid,
+                        name: comm.trim_end_matches('\n').to_string(),
+                    });
                 }
             }
         }
@@ -172,10 +197,14 @@ pub fn owners(proc_root: &Path, wanted: &HashSet<u64>) -> Owners {
 }
 
 fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

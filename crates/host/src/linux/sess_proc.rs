@@ -72,17 +72,26 @@ pub struct ProcTable {
 impl ProcTable {
     /// Walks `proc_root` (normally `/proc`).
     pub fn read(proc_root: &Path) -> std::io::Result<Self> {
-        let mut table = ProcTable { root: proc_root.to_path_buf(), ..Self::default() };
+        let mut table = ProcTable {
+            root: proc_root.to_path_buf(),
+            ..Self::default()
+        };
         for entry in fs_err::read_dir(proc_root)? {
             let Ok(entry) = entry else {
                 table.unreadable += 1;
                 continue;
             };
             let name = entry.file_name();
-            let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
                 continue;
             };
-            match std::fs::read_to_string(entry.path().join("stat")).ok().and_then(|t| parse_stat(&t)) {
+            match std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|t| parse_stat(&t))
+            {
                 Some(stat) => table.procs.push(stat),
                 None => {
                     tracing::debug!(pid, "process vanished or stat unreadable");
@@ -147,13 +156,20 @@ pub fn activity(
         match tty_device.and_then(tty_nr_of) {
             Some((tty_nr, atime)) => {
                 out.idle = Some(now.duration_since(atime).unwrap_or_default());
-                let members: Vec<&ProcStat> =
-                    table.procs.iter().filter(|p| p.tty_nr == tty_nr && tty_nr != 0).collect();
+                let members: Vec<&ProcStat> = table
+                    .procs
+                    .iter()
+                    .filter(|p| p.tty_nr == tty_nr && tty_nr != 0)
+                    .collect();
                 let tpgid = members.iter().map(|p| p.tpgid).find(|&t| t > 0);
                 // The most recently started process of the foreground group, as `w` picks it.
                 let fg = tpgid
                     .and_then(|t| {
-                        members.iter().filter(|p| p.pgrp == t).max_by_key(|p| p.starttime).copied()
+                        members
+                            .iter()
+                            .filter(|p| p.pgrp == t)
+                            .max_by_key(|p| p.starttime)
+                            .copied()
                     })
                     .or_else(|| leader.and_then(|l| members.iter().find(|p| p.pid == l).copied()));
                 (members, fg)
@@ -180,6 +196,7 @@ pub fn activity(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -94,12 +94,21 @@ impl DiagError {
     /// read instead) rather than a transient fault.
     pub fn is_refused(&self) -> bool {
         let errno = match self {
-            DiagError::Io { source, .. } | DiagError::Kernel { source, .. } => source.raw_os_error(),
+            DiagError::Io { source, .. } | DiagError::Kernel { source, .. } => {
+                source.raw_os_error()
+            }
             DiagError::Malformed { .. } => return false,
         };
         matches!(
             errno,
-            Some(libc::EPERM | libc::EACCES | libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT | libc::ENOENT | libc::EOPNOTSUPP)
+            Some(
+                libc::EPERM
+                    | libc::EACCES
+                    | libc::EPROTONOSUPPORT
+                    | libc::EAFNOSUPPORT
+                    | libc::ENOENT
+                    | libc::EOPNOTSUPP
+            )
         )
     }
 }
@@ -140,7 +149,11 @@ impl DiagSocket {
         let sock = NlSocket::new(NETLINK_SOCK_DIAG).map_err(io("socket"))?;
         // A smaller buffer only slows the dump down; not worth failing over.
         let _ = sock.set_rx_buf_sz(SO_RCVBUF_LEN);
-        Ok(DiagSocket { sock, seq: 0x5eed, buf: vec![0; RECV_BUF_LEN] })
+        Ok(DiagSocket {
+            sock,
+            seq: 0x5eed,
+            buf: vec![0; RECV_BUF_LEN],
+        })
     }
 
     /// Dumps inet sockets, calling `each` for every row.
@@ -154,7 +167,15 @@ impl DiagSocket {
             IPPROTO_UDP => Proto::Udp,
             _ => Proto::Raw,
         };
-        let what = format!("{} {}", proto.as_str(), if req.family == AF_INET6 { "inet6" } else { "inet" });
+        let what = format!(
+            "{} {}",
+            proto.as_str(),
+            if req.family == AF_INET6 {
+                "inet6"
+            } else {
+                "inet"
+            }
+        );
         let msg = build_inet_request(req, self.next_seq());
         self.run(&msg, &what, &mut |payload| {
             if let Some(s) = parse_inet_msg(payload, proto) {
@@ -164,7 +185,11 @@ impl DiagSocket {
     }
 
     /// Dumps Unix sockets in the given states.
-    pub fn dump_unix(&mut self, states: StateSet, each: &mut dyn FnMut(Socket)) -> Result<DumpStats, DiagError> {
+    pub fn dump_unix(
+        &mut self,
+        states: StateSet,
+        each: &mut dyn FnMut(Socket),
+    ) -> Result<DumpStats, DiagError> {
         let msg = build_unix_request(states, self.next_seq());
         self.run(&msg, "unix", &mut |payload| {
             if let Some(s) = parse_unix_msg(payload) {
@@ -207,7 +232,10 @@ impl DiagSocket {
             let mut slice: &mut [u8] = &mut self.buf[..];
             match self.sock.recv(&mut slice, 0) {
                 Ok(n) if n > RECV_BUF_LEN => {
-                    return Err(DiagError::Malformed { offset: 0, what: "datagram larger than the receive buffer" })
+                    return Err(DiagError::Malformed {
+                        offset: 0,
+                        what: "datagram larger than the receive buffer",
+                    })
                 }
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -216,13 +244,21 @@ impl DiagSocket {
         }
     }
 
-    fn run(&mut self, msg: &[u8], what: &str, on_msg: &mut dyn FnMut(&[u8])) -> Result<DumpStats, DiagError> {
+    fn run(
+        &mut self,
+        msg: &[u8],
+        what: &str,
+        on_msg: &mut dyn FnMut(&[u8]),
+    ) -> Result<DumpStats, DiagError> {
         self.send(msg)?;
         let mut stats = DumpStats::default();
         loop {
             let n = self.recv()?;
             let step = parse_datagram(&self.buf[..n], on_msg).map_err(|e| match e {
-                DiagError::Kernel { source, .. } => DiagError::Kernel { what: what.to_owned(), source },
+                DiagError::Kernel { source, .. } => DiagError::Kernel {
+                    what: what.to_owned(),
+                    source,
+                },
                 other => other,
             })?;
             stats.messages += step.messages;
@@ -255,7 +291,10 @@ pub fn parse_datagram(buf: &[u8], on_msg: &mut dyn FnMut(&[u8])) -> Result<Step,
         let ty = u16_ne(buf, off + 4);
         let flags = u16_ne(buf, off + 6);
         if len < NLMSG_HDRLEN || off + len > buf.len() {
-            return Err(DiagError::Malformed { offset: off, what: "netlink message length out of bounds" });
+            return Err(DiagError::Malformed {
+                offset: off,
+                what: "netlink message length out of bounds",
+            });
         }
         let payload = &buf[off + NLMSG_HDRLEN..off + len];
         step.interrupted |= flags & NLM_F_DUMP_INTR != 0;
@@ -273,7 +312,10 @@ pub fn parse_datagram(buf: &[u8], on_msg: &mut dyn FnMut(&[u8])) -> Result<Step,
             }
             NLMSG_ERROR => {
                 if payload.len() < 4 {
-                    return Err(DiagError::Malformed { offset: off, what: "truncated NLMSG_ERROR" });
+                    return Err(DiagError::Malformed {
+                        offset: off,
+                        what: "truncated NLMSG_ERROR",
+                    });
                 }
                 let err = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
                 if err < 0 {
@@ -294,14 +336,20 @@ pub fn parse_datagram(buf: &[u8], on_msg: &mut dyn FnMut(&[u8])) -> Result<Step,
     if off < buf.len() && buf.len() - off >= 4 {
         // Trailing bytes smaller than a header but not alignment padding.
         if buf[off..].iter().any(|&b| b != 0) {
-            return Err(DiagError::Malformed { offset: off, what: "trailing bytes after last message" });
+            return Err(DiagError::Malformed {
+                offset: off,
+                what: "trailing bytes after last message",
+            });
         }
     }
     Ok(step)
 }
 
 fn kernel_error(err: i32) -> DiagError {
-    DiagError::Kernel { what: String::new(), source: io::Error::from_raw_os_error(-err) }
+    DiagError::Kernel {
+        what: String::new(),
+        source: io::Error::from_raw_os_error(-err),
+    }
 }
 
 /// Parses one `struct inet_diag_msg` (attributes are not requested, so ignored).
@@ -319,7 +367,11 @@ pub fn parse_inet_msg(p: &[u8], proto: Proto) -> Option<Socket> {
             IpAddr::V4(Ipv4Addr::new(p[8], p[9], p[10], p[11])),
             IpAddr::V4(Ipv4Addr::new(p[24], p[25], p[26], p[27])),
         ),
-        AF_INET6 => (Family::Inet6, IpAddr::V6(ipv6_at(p, 8)), IpAddr::V6(ipv6_at(p, 24))),
+        AF_INET6 => (
+            Family::Inet6,
+            IpAddr::V6(ipv6_at(p, 8)),
+            IpAddr::V6(ipv6_at(p, 24)),
+        ),
         _ => return None,
     };
     let socket_type = match proto {
@@ -393,15 +445,23 @@ pub fn parse_unix_msg(p: &[u8]) -> Option<Socket> {
 /// are given).
 pub fn build_inet_request(req: &InetRequest, seq: u32) -> Vec<u8> {
     let bytecode = port_bytecode(&req.ports);
-    let attr_len = if bytecode.is_empty() { 0 } else { 4 + bytecode.len() };
+    let attr_len = if bytecode.is_empty() {
+        0
+    } else {
+        4 + bytecode.len()
+    };
     let total = NLMSG_HDRLEN + 56 + attr_len;
     let mut m = Vec::with_capacity(total);
     push_nlmsghdr(&mut m, total, seq);
     m.push(req.family);
     m.push(req.protocol);
     m.push(0); // idiag_ext: no extensions, keeps replies at 72 bytes a socket
-    m.push(if req.protocol == IPPROTO_RAW { IPPROTO_RAW } else { 0 }); // sdiag_raw_protocol
-    // TCP request sockets are reported as NEW_SYN_RECV, selected by the SYN_RECV bit too.
+    m.push(if req.protocol == IPPROTO_RAW {
+        IPPROTO_RAW
+    } else {
+        0
+    }); // sdiag_raw_protocol
+        // TCP request sockets are reported as NEW_SYN_RECV, selected by the SYN_RECV bit too.
     m.extend_from_slice(&req.states.0.to_ne_bytes());
     m.extend_from_slice(&[0u8; 48]); // struct inet_diag_sockid: match any
     if !bytecode.is_empty() {
@@ -451,7 +511,12 @@ pub fn port_bytecode(ports: &[u16]) -> Vec<u8> {
         push_op(&mut bc, 0, 0, *port);
         if i + 1 < n {
             let rest = total - (bc.len() + 4);
-            push_op(&mut bc, INET_DIAG_BC_JMP, 4, u16::try_from(rest + 4).unwrap_or(u16::MAX));
+            push_op(
+                &mut bc,
+                INET_DIAG_BC_JMP,
+                4,
+                u16::try_from(rest + 4).unwrap_or(u16::MAX),
+            );
         }
     }
     bc
@@ -490,6 +555,7 @@ fn u16_ne(b: &[u8], off: usize) -> u16 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::path::PathBuf;
@@ -543,25 +609,43 @@ mod tests {
             (
                 "tcp4_all.bin",
                 build_inet_request(
-                    &InetRequest { family: AF_INET, protocol: IPPROTO_TCP, states: StateSet::ALL, ports: vec![47001] },
+                    &InetRequest {
+                        family: AF_INET,
+                        protocol: IPPROTO_TCP,
+                        states: StateSet::ALL,
+                        ports: vec![47001],
+                    },
                     1,
                 ),
             ),
             (
                 "tcp6_listen.bin",
                 build_inet_request(
-                    &InetRequest { family: AF_INET6, protocol: IPPROTO_TCP, states: StateSet::LISTENING, ports: vec![47002] },
+                    &InetRequest {
+                        family: AF_INET6,
+                        protocol: IPPROTO_TCP,
+                        states: StateSet::LISTENING,
+                        ports: vec![47002],
+                    },
                     2,
                 ),
             ),
             (
                 "udp4_all.bin",
                 build_inet_request(
-                    &InetRequest { family: AF_INET, protocol: IPPROTO_UDP, states: StateSet::ALL, ports: vec![47003] },
+                    &InetRequest {
+                        family: AF_INET,
+                        protocol: IPPROTO_UDP,
+                        states: StateSet::ALL,
+                        ports: vec![47003],
+                    },
                     3,
                 ),
             ),
-            ("unix_listen.bin", build_unix_request(StateSet::of(&[SocketState::LISTEN]), 4)),
+            (
+                "unix_listen.bin",
+                build_unix_request(StateSet::of(&[SocketState::LISTEN]), 4),
+            ),
         ];
         fs_err::create_dir_all(fixture_dir()).unwrap();
         for (name, req) in cases {
@@ -578,14 +662,25 @@ mod tests {
     #[test]
     fn tcp4_fixture_has_listener_and_both_ends() {
         let mut rows = Vec::new();
-        let step = parse_all(&read_fixture("tcp4_all.bin"), &mut |p| rows.push(parse_inet_msg(p, Proto::Tcp).unwrap()));
+        let step = parse_all(&read_fixture("tcp4_all.bin"), &mut |p| {
+            rows.push(parse_inet_msg(p, Proto::Tcp).unwrap())
+        });
         assert!(step.done);
-        let listen = rows.iter().find(|s| s.state == SocketState::LISTEN).unwrap();
+        let listen = rows
+            .iter()
+            .find(|s| s.state == SocketState::LISTEN)
+            .unwrap();
         assert_eq!(listen.local_port, Some(47001));
-        assert_eq!(listen.local_addr, Some(Address::Ip("127.0.0.1".parse().unwrap())));
+        assert_eq!(
+            listen.local_addr,
+            Some(Address::Ip("127.0.0.1".parse().unwrap()))
+        );
         assert_eq!(listen.family, Family::Inet);
         assert!(listen.inode != 0);
-        let estab: Vec<_> = rows.iter().filter(|s| s.state == SocketState::ESTABLISHED).collect();
+        let estab: Vec<_> = rows
+            .iter()
+            .filter(|s| s.state == SocketState::ESTABLISHED)
+            .collect();
         assert_eq!(estab.len(), 2, "client and accepted ends: {rows:?}");
         assert!(estab.iter().any(|s| s.remote_port == Some(47001)));
         assert!(estab.iter().any(|s| s.local_port == Some(47001)));
@@ -594,7 +689,9 @@ mod tests {
     #[test]
     fn tcp6_fixture_is_filtered_to_its_port() {
         let mut rows = Vec::new();
-        parse_all(&read_fixture("tcp6_listen.bin"), &mut |p| rows.push(parse_inet_msg(p, Proto::Tcp).unwrap()));
+        parse_all(&read_fixture("tcp6_listen.bin"), &mut |p| {
+            rows.push(parse_inet_msg(p, Proto::Tcp).unwrap())
+        });
         assert!(!rows.is_empty());
         for s in &rows {
             assert_eq!(s.family, Family::Inet6);
@@ -607,7 +704,9 @@ mod tests {
     #[test]
     fn udp4_fixture_is_unconnected() {
         let mut rows = Vec::new();
-        parse_all(&read_fixture("udp4_all.bin"), &mut |p| rows.push(parse_inet_msg(p, Proto::Udp).unwrap()));
+        parse_all(&read_fixture("udp4_all.bin"), &mut |p| {
+            rows.push(parse_inet_msg(p, Proto::Udp).unwrap())
+        });
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].state, SocketState::CLOSE);
         assert_eq!(rows[0].state.name(), "UNCONN");
@@ -617,10 +716,16 @@ mod tests {
     #[test]
     fn unix_fixture_names_the_listener() {
         let mut rows = Vec::new();
-        parse_all(&read_fixture("unix_listen.bin"), &mut |p| rows.push(parse_unix_msg(p).unwrap()));
+        parse_all(&read_fixture("unix_listen.bin"), &mut |p| {
+            rows.push(parse_unix_msg(p).unwrap())
+        });
         let l = rows
             .iter()
-            .find(|s| s.local_addr.as_ref().is_some_and(|a| a.to_string().ends_with("/fixture.sock")))
+            .find(|s| {
+                s.local_addr
+                    .as_ref()
+                    .is_some_and(|a| a.to_string().ends_with("/fixture.sock"))
+            })
             .unwrap();
         assert_eq!(l.state, SocketState::LISTEN);
         assert_eq!(l.socket_type, SocketType::Stream);
@@ -642,7 +747,10 @@ mod tests {
         // A length pointing past the end.
         let mut bad = m.clone();
         bad[0] = 200;
-        assert!(matches!(parse_datagram(&bad, &mut |_| {}), Err(DiagError::Malformed { .. })));
+        assert!(matches!(
+            parse_datagram(&bad, &mut |_| {}),
+            Err(DiagError::Malformed { .. })
+        ));
         // Every truncation of a real datagram is either an error or fewer messages.
         let datagrams = read_fixture("tcp4_all.bin");
         for cut in 0..datagrams[0].len() {

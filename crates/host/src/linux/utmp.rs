@@ -276,7 +276,9 @@ fn addr(field: &[u8]) -> Option<IpAddr> {
     if bytes == [0; 16] {
         None
     } else if bytes[4..] == [0; 12] {
-        Some(IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3])))
+        Some(IpAddr::V4(Ipv4Addr::new(
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        )))
     } else {
         Some(IpAddr::V6(Ipv6Addr::from(bytes)))
     }
@@ -316,6 +318,7 @@ fn put_text(field: &mut [u8], value: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

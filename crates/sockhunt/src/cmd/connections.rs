@@ -104,9 +104,17 @@ impl ConnectionsArgs {
         let any_proto = self.tcp || self.udp || self.raw || self.unix;
         let family_only = self.ipv4 || self.ipv6;
         let protocols = if any_proto {
-            Protocols { tcp: self.tcp, udp: self.udp, raw: self.raw, unix: self.unix }
+            Protocols {
+                tcp: self.tcp,
+                udp: self.udp,
+                raw: self.raw,
+                unix: self.unix,
+            }
         } else if family_only {
-            Protocols { unix: false, ..Protocols::ALL }
+            Protocols {
+                unix: false,
+                ..Protocols::ALL
+            }
         } else {
             Protocols::ALL
         };
@@ -189,21 +197,48 @@ fn write_json(out: &mut impl Write, report: &ConnectionReport) -> anyhow::Result
         out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
         serde_json::to_writer(&mut *out, s)?;
     }
-    out.write_all(if report.sockets.is_empty() { b"]\n" } else { b"\n]\n" })?;
+    out.write_all(if report.sockets.is_empty() {
+        b"]\n"
+    } else {
+        b"\n]\n"
+    })?;
     Ok(())
 }
 
 fn write_csv(out: &mut impl Write, report: &ConnectionReport) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
-        "proto", "family", "socket_type", "state", "local_addr", "local_port", "remote_addr",
-        "remote_port", "peer_inode", "recv_q", "send_q", "inode", "uid", "netns", "netns_name",
-        "container_id", "pids", "comms", "users", "exes", "cmdlines", "processes_note",
+        "proto",
+        "family",
+        "socket_type",
+        "state",
+        "local_addr",
+        "local_port",
+        "remote_addr",
+        "remote_port",
+        "peer_inode",
+        "recv_q",
+        "send_q",
+        "inode",
+        "uid",
+        "netns",
+        "netns_name",
+        "container_id",
+        "pids",
+        "comms",
+        "users",
+        "exes",
+        "cmdlines",
+        "processes_note",
     ])?;
     let opt = |v: Option<String>| v.unwrap_or_default();
     for s in &report.sockets {
         let join = |f: &dyn Fn(&connections::Process) -> String| {
-            s.processes.iter().map(|p| f(p)).collect::<Vec<_>>().join(";")
+            s.processes
+                .iter()
+                .map(|p| f(p))
+                .collect::<Vec<_>>()
+                .join(";")
         };
         w.write_record([
             s.proto.as_str().to_owned(),
@@ -246,7 +281,16 @@ fn netid(s: &Socket) -> &'static str {
 }
 
 fn endpoint(addr: Option<&Address>, port: Option<u16>) -> String {
-    let port = port.map_or_else(|| "*".to_owned(), |p| if p == 0 { "*".to_owned() } else { p.to_string() });
+    let port = port.map_or_else(
+        || "*".to_owned(),
+        |p| {
+            if p == 0 {
+                "*".to_owned()
+            } else {
+                p.to_string()
+            }
+        },
+    );
     match addr {
         Some(Address::Ip(ip)) if ip.is_unspecified() => format!("*:{port}"),
         Some(Address::Ip(std::net::IpAddr::V6(ip))) => format!("[{ip}]:{port}"),
@@ -284,7 +328,14 @@ fn write_table(
     color: bool,
 ) -> anyhow::Result<()> {
     let with_ns = query.all_netns;
-    let mut header = vec!["Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"];
+    let mut header = vec![
+        "Netid",
+        "State",
+        "Recv-Q",
+        "Send-Q",
+        "Local Address:Port",
+        "Peer Address:Port",
+    ];
     if with_ns {
         header.push("Netns");
     }
@@ -375,6 +426,7 @@ fn write_table(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -384,12 +436,20 @@ mod tests {
         assert_eq!(endpoint(Some(&ip("0.0.0.0")), Some(22)), "*:22");
         assert_eq!(endpoint(Some(&ip("::1")), Some(80)), "[::1]:80");
         assert_eq!(endpoint(Some(&ip("10.0.0.1")), Some(0)), "10.0.0.1:*");
-        assert_eq!(endpoint(Some(&Address::Path("/tmp/\x1b[2Jx".into())), None), "/tmp/\\x1b[2Jx");
+        assert_eq!(
+            endpoint(Some(&Address::Path("/tmp/\x1b[2Jx".into())), None),
+            "/tmp/\\x1b[2Jx"
+        );
     }
 
     #[test]
     fn hostile_process_names_are_escaped() {
-        let mut s = Socket::new(Proto::Tcp, connections::Family::Inet, SocketType::Stream, SocketState::LISTEN);
+        let mut s = Socket::new(
+            Proto::Tcp,
+            connections::Family::Inet,
+            SocketType::Stream,
+            SocketState::LISTEN,
+        );
         s.processes.push(std::sync::Arc::new(connections::Process {
             pid: 7,
             comm: Some("evil\u{202e}txt\x1b]0;x".into()),
@@ -398,6 +458,9 @@ mod tests {
             uid: Some(0),
             user: Some("root".into()),
         }));
-        assert_eq!(process_cell(&s), "evil\\u{202e}txt\\x1b]0;x(pid=7,user=root)");
+        assert_eq!(
+            process_cell(&s),
+            "evil\\u{202e}txt\\x1b]0;x(pid=7,user=root)"
+        );
     }
 }

@@ -14,7 +14,9 @@ use comfy_table::{presets, Attribute, Cell, ContentArrangement, Table};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sockhunt_host::sessions::{self, HistoryEntry, InboundSession, Login, SessionsOptions, SessionsReport};
+use sockhunt_host::sessions::{
+    self, HistoryEntry, InboundSession, Login, SessionsOptions, SessionsReport,
+};
 
 use crate::cli::GlobalOpts;
 use crate::escape;
@@ -39,11 +41,16 @@ pub(crate) struct SessionsArgs {
     #[arg(long)]
     pub(crate) no_inbound: bool,
 
+    /// Look for inbound sessions in every network namespace (containers), not only the
+    /// current one.
+    #[arg(long)]
+    pub(crate) all_netns: bool,
+
     /// Read this utmp file instead of /run/utmp (a copy taken from another host).
     #[arg(long, value_name = "FILE")]
     pub(crate) utmp: Option<PathBuf>,
 
-    /// Read this wtmp file instead of /var/log/wtmp (implies nothing without --history).
+    /// Read this wtmp file instead of /var/log/wtmp (implies --history).
     #[arg(long, value_name = "FILE")]
     pub(crate) wtmp: Option<PathBuf>,
 
@@ -74,8 +81,9 @@ impl SessionsArgs {
             logind_dir: self.logind_dir.clone(),
             utmp: self.utmp.clone(),
             wtmp: self.wtmp.clone(),
-            history: self.history,
+            history: self.history || self.wtmp.is_some(),
             inbound: !self.no_inbound,
+            all_netns: self.all_netns,
             proc_root: self.proc_root.clone(),
             dev_root: self.dev_root.clone(),
             wtmpdb: self.wtmpdb.clone(),
@@ -123,7 +131,10 @@ pub(crate) fn warn(global: &GlobalOpts, warnings: &[String], partial: bool) {
         let _ = writeln!(err, "sockhunt: warning: {}", escape::terminal(warning));
     }
     if partial {
-        let _ = writeln!(err, "sockhunt: warning: results are partial (see the warnings above)");
+        let _ = writeln!(
+            err,
+            "sockhunt: warning: results are partial (see the warnings above)"
+        );
     }
 }
 
@@ -140,7 +151,11 @@ fn records(report: &SessionsReport, args: &SessionsArgs) -> Vec<(&'static str, V
     out
 }
 
-pub(crate) fn push_records<T: Serialize>(out: &mut Vec<(&'static str, Value)>, kind: &'static str, items: &[T]) {
+pub(crate) fn push_records<T: Serialize>(
+    out: &mut Vec<(&'static str, Value)>,
+    kind: &'static str,
+    items: &[T],
+) {
     for item in items {
         out.push((kind, serde_json::to_value(item).unwrap_or(Value::Null)));
     }
@@ -163,7 +178,10 @@ fn with_kind(kind: &str, value: &Value) -> Map<String, Value> {
     object
 }
 
-pub(crate) fn write_jsonl(out: &mut impl Write, records: &[(&'static str, Value)]) -> anyhow::Result<()> {
+pub(crate) fn write_jsonl(
+    out: &mut impl Write,
+    records: &[(&'static str, Value)],
+) -> anyhow::Result<()> {
     for (kind, value) in records {
         serde_json::to_writer(&mut *out, &with_kind(kind, value))?;
         writeln!(out)?;
@@ -173,7 +191,10 @@ pub(crate) fn write_jsonl(out: &mut impl Write, records: &[(&'static str, Value)
 
 /// One header for every record kind: the union of their fields in first-seen order, so a
 /// spreadsheet gets one sheet and an empty cell where a kind has no such field.
-pub(crate) fn write_csv(out: &mut impl Write, records: &[(&'static str, Value)]) -> anyhow::Result<()> {
+pub(crate) fn write_csv(
+    out: &mut impl Write,
+    records: &[(&'static str, Value)],
+) -> anyhow::Result<()> {
     let rows: Vec<Map<String, Value>> = records.iter().map(|(k, v)| with_kind(k, v)).collect();
     let mut header: Vec<String> = vec!["record".into()];
     for row in &rows {
@@ -196,6 +217,13 @@ fn csv_cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        // Lists of names (sources, flags, options) read better as `a;b` in a spreadsheet;
+        // lists of objects stay JSON.
+        Some(Value::Array(items)) if items.iter().all(|i| !i.is_object() && !i.is_array()) => items
+            .iter()
+            .map(|i| csv_cell(Some(i)))
+            .collect::<Vec<_>>()
+            .join(";"),
         Some(other) => other.to_string(),
     }
 }
@@ -204,7 +232,9 @@ fn csv_cell(value: Option<&Value>) -> String {
 /// so no caller can forget.
 pub(crate) fn new_table(header: &[&str], color: bool) -> Table {
     let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+    table
+        .load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
     if color {
         table.enforce_styling();
     } else {
@@ -244,12 +274,16 @@ pub(crate) fn section(out: &mut impl Write, title: &str, color: bool) -> io::Res
 }
 
 pub(crate) fn opt<T: ToString>(value: &Option<T>) -> String {
-    value.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into())
+    value
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Minutes precision, UTC, sortable.
 pub(crate) fn when(time: &Option<Timestamp>) -> String {
-    time.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into())
+    time.map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 /// `w`'s IDLE format: seconds, then minutes:seconds, hours:minutes, then days.
@@ -279,7 +313,10 @@ fn login_row(l: &Login) -> Vec<String> {
     vec![
         l.user.clone(),
         opt(&l.tty),
-        l.from.clone().or_else(|| l.from_addr.map(|a| a.to_string())).unwrap_or_else(|| "-".into()),
+        l.from
+            .clone()
+            .or_else(|| l.from_addr.map(|a| a.to_string()))
+            .unwrap_or_else(|| "-".into()),
         when(&l.login_time),
         idle(l.idle_seconds),
         cpu(l.jcpu_seconds),
@@ -294,7 +331,10 @@ pub(crate) fn processes(list: &[sessions::ProcessRef]) -> String {
     if list.is_empty() {
         return "-".into();
     }
-    list.iter().map(|p| format!("{}[{}]", p.name, p.pid)).collect::<Vec<_>>().join(",")
+    list.iter()
+        .map(|p| format!("{}[{}]", p.name, p.pid))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn endpoint(addr: std::net::IpAddr, port: u16) -> String {
@@ -309,7 +349,10 @@ fn inbound_row(s: &InboundSession) -> Vec<String> {
         s.service.clone().unwrap_or_else(|| "-".into()),
         endpoint(s.local_addr, s.local_port),
         endpoint(s.remote_addr, s.remote_port),
-        s.user.clone().or_else(|| s.uid.map(|u| u.to_string())).unwrap_or_else(|| "-".into()),
+        s.user
+            .clone()
+            .or_else(|| s.uid.map(|u| u.to_string()))
+            .unwrap_or_else(|| "-".into()),
         processes(&s.processes),
     ]
 }
@@ -322,7 +365,22 @@ fn history_row(h: &HistoryEntry) -> Vec<String> {
         Some(sessions::SessionEnd::Down) => format!("down {}", when(&h.end)),
         None => "-".into(),
     };
-    vec![h.user.clone(), h.tty.clone(), h.from.clone(), when(&h.start), ended]
+    vec![
+        dash(&h.user),
+        dash(&h.tty),
+        dash(&h.from),
+        when(&h.start),
+        ended,
+    ]
+}
+
+/// An empty field shows as `-`, so columns stay readable and a blank is never ambiguous.
+pub(crate) fn dash(text: &str) -> String {
+    if text.is_empty() {
+        "-".into()
+    } else {
+        text.to_string()
+    }
 }
 
 fn write_table(
@@ -332,7 +390,18 @@ fn write_table(
     color: bool,
 ) -> anyhow::Result<()> {
     let mut table = new_table(
-        &["USER", "TTY", "FROM", "LOGIN@ (UTC)", "IDLE", "JCPU", "PCPU", "WHAT", "SERVICE", "SOURCE"],
+        &[
+            "USER",
+            "TTY",
+            "FROM",
+            "LOGIN@ (UTC)",
+            "IDLE",
+            "JCPU",
+            "PCPU",
+            "WHAT",
+            "SERVICE",
+            "SOURCE",
+        ],
         color,
     );
     for login in &report.logins {
@@ -342,17 +411,29 @@ fn write_table(
 
     if args.all {
         section(out, "utmp records (who -a)", color)?;
-        let mut table = new_table(&["TYPE", "TIME (UTC)", "USER", "LINE", "ID", "HOST", "PID", "EXIT"], color);
+        let mut table = new_table(
+            &[
+                "TYPE",
+                "TIME (UTC)",
+                "USER",
+                "LINE",
+                "ID",
+                "HOST",
+                "PID",
+                "EXIT",
+            ],
+            color,
+        );
         for r in &report.utmp_records {
             add_row(
                 &mut table,
                 vec![
                     r.kind.clone(),
                     when(&r.time),
-                    r.user.clone(),
-                    r.line.clone(),
-                    r.id.clone(),
-                    r.host.clone(),
+                    dash(&r.user),
+                    dash(&r.line),
+                    dash(&r.id),
+                    dash(&r.host),
                     r.pid.to_string(),
                     r.exit_status.to_string(),
                 ],
@@ -363,9 +444,22 @@ fn write_table(
 
     if !args.no_inbound {
         section(out, "Inbound remote sessions", color)?;
-        let mut table = new_table(&["SERVICE", "LOCAL", "REMOTE", "USER", "PROCESS"], color);
+        let mut header = vec!["SERVICE", "LOCAL", "REMOTE", "USER", "PROCESS"];
+        if args.all_netns {
+            header.push("NETNS");
+        }
+        let mut table = new_table(&header, color);
         for s in &report.inbound {
-            add_row(&mut table, inbound_row(s));
+            let mut row = inbound_row(s);
+            if args.all_netns {
+                row.push(
+                    s.netns_name
+                        .clone()
+                        .or_else(|| s.netns.map(|n| n.to_string()))
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+            add_row(&mut table, row);
         }
         print_table(out, &table)?;
     }
@@ -382,6 +476,7 @@ fn write_table(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -399,10 +494,16 @@ mod tests {
     fn csv_header_is_the_union_of_fields() {
         let records = vec![
             ("a", serde_json::json!({"x": 1, "y": "two"})),
-            ("b", serde_json::json!({"y": "three", "z": [1, 2]})),
+            (
+                "b",
+                serde_json::json!({"y": "three", "z": [1, 2], "w": [{"k": 1}]}),
+            ),
         ];
         let mut buf = Vec::new();
         write_csv(&mut buf, &records).unwrap();
-        assert_eq!(String::from_utf8(buf).unwrap(), "record,x,y,z\na,1,two,\nb,,three,\"[1,2]\"\n");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "record,x,y,z,w\na,1,two,,\nb,,three,1;2,\"[{\"\"k\"\":1}]\"\n"
+        );
     }
 }

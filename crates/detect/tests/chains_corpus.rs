@@ -73,4 +73,11 @@ fn real_discovery_sessions_are_one_chain_each() {
     // MSEDGEWIN10, 2019-07-19: the Atomic Red Team run's discovery.
     let edge = on(&chains, "msedgewin10", "2019-07-19");
     assert_eq!(edge.len(), 1, "{edge:#?}");
+    let steps = whats(edge[0]);
+    for want in ["dir c:", "wmic.exe  process", "net  view /domain", "arp  -a"] {
+        assert!(steps.iter().any(|s| s.contains(want)), "{want}: {steps:?}");
+    }
+    assert!(edge[0].techniques.iter().any(|t| t == "T1049"));
+    // Steps are in time order.
+    assert!(edge[0].steps.windows(2).all(|w| w[0].time <= w[1].time));
 }

@@ -129,6 +129,9 @@ fn a_million_events_keep_state_bounded() {
                 ChainUpdateKind::Closed => assert!(closed.insert(u.chain.id), "two `closed` for {}", u.chain.id),
             }
         }
+        if i % 100 != 0 {
+            continue;
+        }
         let size = tracker.state_size();
         max_state = max_state.max(size);
         let slot = state_by_hour.entry(hour).or_default();

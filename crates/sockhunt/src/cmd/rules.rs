@@ -144,7 +144,7 @@ pub(crate) struct ReportArgs {
     #[command(flatten)]
     source: RuleSource,
 
-    /// The procedures file (default: the built-in `rules/procedures.yml`).
+    /// The procedures file (default: the built-in `rules/.procedures.yml`).
     #[arg(long, value_name = "FILE")]
     procedures: Option<PathBuf>,
 
@@ -491,11 +491,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             path.display().to_string(),
             fs_err::read_to_string(path)?,
         ),
-        None => {
-            let file = sockhunt_detect::pack::get("procedures.yml")
-                .context("the built-in pack has no procedures.yml: give --procedures FILE")?;
-            (file.source_name(), file.text.to_owned())
-        }
+        None => (
+            sockhunt_detect::coverage::BUILTIN_PROCEDURES_NAME.to_owned(),
+            sockhunt_detect::coverage::BUILTIN_PROCEDURES.to_owned(),
+        ),
     };
     let procedures = parse_procedures(&source, &text).map_err(anyhow::Error::msg)?;
     let detector = Detector::new(&set);

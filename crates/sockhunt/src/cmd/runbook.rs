@@ -299,7 +299,12 @@ struct Seen {
 }
 
 fn run_live(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runbooks, errors) = sockhunt_runbook::load_dir_or_file(&default_paths(&args.common.paths));
+    // `--atomics` alone runs only the atomics; with paths, both.
+    let (runbooks, errors) = if args.atomics.is_some() && args.common.paths.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        sockhunt_runbook::load_dir_or_file(&default_paths(&args.common.paths))
+    };
     let mut report = Report {
         load_errors: errors.iter().map(ToString::to_string).collect(),
         ..Report::default()
@@ -521,7 +526,7 @@ impl WatchProcess {
     fn start(rules: &[PathBuf]) -> anyhow::Result<WatchProcess> {
         let exe = std::env::current_exe().context("finding the sockhunt executable")?;
         let mut cmd = std::process::Command::new(exe);
-        cmd.args(["watch", "--format", "jsonl", "--ready-file", "-"]);
+        cmd.args(["watch", "--format", "jsonl"]);
         for r in rules {
             cmd.arg("--rules").arg(r);
         }
@@ -536,18 +541,11 @@ impl WatchProcess {
         let (tx, rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
         std::thread::spawn(move || {
-            let mut ready = Some(ready_tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
-                if value.get("type").and_then(|t| t.as_str()) == Some("ready") {
-                    if let Some(r) = ready.take() {
-                        let _ = r.send(());
-                    }
-                    continue;
-                }
                 if let Some(seen) = parse_alert(&value) {
                     if tx.send(seen).is_err() {
                         break;
@@ -555,9 +553,17 @@ impl WatchProcess {
                 }
             }
         });
+        // The sensor says `sockhunt: watching (...)` on standard error once every hook is
+        // attached: procedures start only then.
         let stderr = std::thread::spawn(move || {
+            let mut ready = Some(ready_tx);
             let mut text = String::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.starts_with("sockhunt: watching") {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                }
                 text.push_str(&line);
                 text.push('\n');
             }

@@ -46,6 +46,7 @@
 mod chain;
 mod config;
 pub mod fields;
+pub mod ruletests;
 pub mod session;
 pub mod target;
 mod tracker;

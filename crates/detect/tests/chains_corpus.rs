@@ -17,7 +17,10 @@ fn evtx_files() -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx")) {
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+            {
                 out.push(path);
             }
         }
@@ -29,14 +32,22 @@ fn evtx_files() -> Vec<PathBuf> {
 fn corpus_chains() -> Vec<Chain> {
     let setup = Setup::new();
     let files = evtx_files();
-    assert!(files.len() > 500, "corpus not found at {}", corpus().display());
+    assert!(
+        files.len() > 500,
+        "corpus not found at {}",
+        corpus().display()
+    );
     setup.chains(&files, &ChainConfig::default())
 }
 
 fn on<'a>(chains: &'a [Chain], host: &str, day: &str) -> Vec<&'a Chain> {
     chains
         .iter()
-        .filter(|c| c.group.iter().any(|(k, v)| k == "sockhunt.host" && v.starts_with(host)))
+        .filter(|c| {
+            c.group
+                .iter()
+                .any(|(k, v)| k == "sockhunt.host" && v.starts_with(host))
+        })
         .filter(|c| c.first.to_string().starts_with(day))
         .collect()
 }
@@ -63,18 +74,30 @@ fn real_discovery_sessions_are_one_chain_each() {
     let fs03 = on(&chains, "fs03", "2021-10-19");
     assert_eq!(fs03.len(), 1, "{fs03:#?}");
     let steps = whats(fs03[0]);
-    assert!(steps.iter().any(|s| s.contains("group /domain")), "{steps:?}");
-    assert!(steps.iter().any(|s| s.trim_end().ends_with("use")), "{steps:?}");
+    assert!(
+        steps.iter().any(|s| s.contains("group /domain")),
+        "{steps:?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.trim_end().ends_with("use")),
+        "{steps:?}"
+    );
     assert!(steps.iter().any(|s| s.contains("share")), "{steps:?}");
     assert!(fs03[0].techniques.iter().any(|t| t == "T1049"));
-    let files: std::collections::BTreeSet<_> = fs03[0].steps.iter().map(|s| s.source.clone()).collect();
+    let files: std::collections::BTreeSet<_> =
+        fs03[0].steps.iter().map(|s| s.source.clone()).collect();
     assert!(files.len() >= 3, "{files:?}");
 
     // MSEDGEWIN10, 2019-07-19: the Atomic Red Team run's discovery.
     let edge = on(&chains, "msedgewin10", "2019-07-19");
     assert_eq!(edge.len(), 1, "{edge:#?}");
     let steps = whats(edge[0]);
-    for want in ["dir c:", "wmic.exe  process", "net  view /domain", "arp  -a"] {
+    for want in [
+        "dir c:",
+        "wmic.exe  process",
+        "net  view /domain",
+        "arp  -a",
+    ] {
         assert!(steps.iter().any(|s| s.contains(want)), "{want}: {steps:?}");
     }
     assert!(edge[0].techniques.iter().any(|t| t == "T1049"));

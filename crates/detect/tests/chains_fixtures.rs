@@ -21,7 +21,10 @@ fn of_rule<'a>(
 #[test]
 fn one_session_burst_is_one_chain_with_its_steps() {
     let setup = Setup::new();
-    let chains = setup.chains(&[fixture("burst_one_session.jsonl")], &ChainConfig::default());
+    let chains = setup.chains(
+        &[fixture("burst_one_session.jsonl")],
+        &ChainConfig::default(),
+    );
     assert_eq!(chains.len(), 1, "{chains:#?}");
     let chain = &chains[0];
     assert_eq!(chain.rule.name.as_deref(), Some("sockhunt_discovery_burst"));
@@ -47,7 +50,10 @@ fn one_session_burst_is_one_chain_with_its_steps() {
     assert_eq!(chain.first.to_string(), "2024-05-01T10:00:00Z");
     assert_eq!(chain.last.to_string(), "2024-05-01T10:04:40Z");
     // Provenance of every step: the file and the line.
-    assert!(chain.steps.iter().all(|s| s.source.ends_with("burst_one_session.jsonl")));
+    assert!(chain
+        .steps
+        .iter()
+        .all(|s| s.source.ends_with("burst_one_session.jsonl")));
     assert_eq!(chain.steps[2].locator, sockhunt_events::Locator::Line(3));
     let json = chain.to_json();
     assert_eq!(json["type"], "chain");
@@ -58,18 +64,28 @@ fn one_session_burst_is_one_chain_with_its_steps() {
 #[test]
 fn steps_spread_beyond_the_window_make_no_chain() {
     let setup = Setup::new();
-    let chains = setup.chains(&[fixture("burst_spread_out.jsonl")], &ChainConfig::default());
+    let chains = setup.chains(
+        &[fixture("burst_spread_out.jsonl")],
+        &ChainConfig::default(),
+    );
     assert!(chains.is_empty(), "{chains:#?}");
     // The same file with a window wide enough is one chain: the window decides.
     let wide = ChainConfig::default().with_window("30m").unwrap();
     let chains = setup.chains(&[fixture("burst_spread_out.jsonl")], &wide);
-    assert_eq!(of_rule(&chains, "sockhunt_discovery_burst").len(), 1, "{chains:#?}");
+    assert_eq!(
+        of_rule(&chains, "sockhunt_discovery_burst").len(),
+        1,
+        "{chains:#?}"
+    );
 }
 
 #[test]
 fn steps_split_across_users_make_no_chain() {
     let setup = Setup::new();
-    let chains = setup.chains(&[fixture("burst_split_users.jsonl")], &ChainConfig::default());
+    let chains = setup.chains(
+        &[fixture("burst_split_users.jsonl")],
+        &ChainConfig::default(),
+    );
     assert!(chains.is_empty(), "{chains:#?}");
 }
 
@@ -94,17 +110,33 @@ fn discovery_then_lateral_movement() {
     let lateral = of_rule(&chains, "sockhunt_discovery_then_lateral_movement");
     assert_eq!(lateral.len(), 2, "{chains:#?}");
     // alice: netstat, then psexec to a host nothing named.
-    let a = lateral.iter().find(|c| c.group[1].1 == "logon:0x5a1f2").unwrap();
-    assert_eq!(whats(a), ["netstat -ano", "PsExec64.exe \\\\SRV9 -s cmd.exe"]);
+    let a = lateral
+        .iter()
+        .find(|c| c.group[1].1 == "logon:0x5a1f2")
+        .unwrap();
+    assert_eq!(
+        whats(a),
+        ["netstat -ano", "PsExec64.exe \\\\SRV9 -s cmd.exe"]
+    );
     assert_eq!(a.targets, ["srv9"]);
     assert!(!a.target_named_by_discovery);
     assert_eq!(a.level, Some(Level::High));
     // dave: net use (T1049), then wmic /node to FS01, which `net view \\FS01` named. The
     // net view is no T1049 step, so it is not part of this chain.
-    let d = lateral.iter().find(|c| c.group[1].1 == "logon:0x8d4e5").unwrap();
+    let d = lateral
+        .iter()
+        .find(|c| c.group[1].1 == "logon:0x8d4e5")
+        .unwrap();
     assert_eq!(d.targets, ["fs01"]);
     assert_eq!(whats(d)[0], "net use");
-    assert!(d.steps.last().unwrap().what.as_deref().unwrap().contains("/node:FS01"));
+    assert!(d
+        .steps
+        .last()
+        .unwrap()
+        .what
+        .as_deref()
+        .unwrap()
+        .contains("/node:FS01"));
 }
 
 #[test]
@@ -123,14 +155,19 @@ fn cloud_network_mapping_by_one_identity() {
     let chains = setup.chains(&[fixture("cloud.jsonl")], &ChainConfig::default());
     assert_eq!(chains.len(), 1, "{chains:#?}");
     let c = &chains[0];
-    assert_eq!(c.rule.name.as_deref(), Some("sockhunt_cloud_network_mapping"));
     assert_eq!(
-        c.group[1].1,
-        "identity:arn:aws:iam::111122223333:user/bob"
+        c.rule.name.as_deref(),
+        Some("sockhunt_cloud_network_mapping")
     );
+    assert_eq!(c.group[1].1, "identity:arn:aws:iam::111122223333:user/bob");
     assert_eq!(
         whats(c),
-        ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables"]
+        [
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeRouteTables"
+        ]
     );
 }
 
@@ -140,18 +177,29 @@ fn device_reconnaissance_in_one_aaa_session() {
     let chains = setup.chains(&[fixture("device.jsonl")], &ChainConfig::default());
     assert_eq!(chains.len(), 1, "{chains:#?}");
     let c = &chains[0];
-    assert_eq!(c.rule.name.as_deref(), Some("sockhunt_device_reconnaissance"));
+    assert_eq!(
+        c.rule.name.as_deref(),
+        Some("sockhunt_device_reconnaissance")
+    );
     assert_eq!(c.group[1].1, "session:771");
     assert_eq!(
         whats(c),
-        ["show ip route", "show cdp neighbors", "show ip sockets", "show users"]
+        [
+            "show ip route",
+            "show cdp neighbors",
+            "show ip sockets",
+            "show users"
+        ]
     );
 }
 
 #[test]
 fn inputs_in_any_order_give_the_same_single_chain() {
     let setup = Setup::new();
-    let whole = setup.chains(&[fixture("burst_one_session.jsonl")], &ChainConfig::default());
+    let whole = setup.chains(
+        &[fixture("burst_one_session.jsonl")],
+        &ChainConfig::default(),
+    );
     for order in [
         [fixture("split_part_a.jsonl"), fixture("split_part_b.jsonl")],
         [fixture("split_part_b.jsonl"), fixture("split_part_a.jsonl")],

@@ -124,9 +124,15 @@ fn a_million_events_keep_state_bounded() {
         };
         for u in tracker.push(&e, d) {
             match u.kind {
-                ChainUpdateKind::New => assert!(opened.insert(u.chain.id), "two `new` for {}", u.chain.id),
-                ChainUpdateKind::Updated => assert!(opened.contains(&u.chain.id) && !closed.contains(&u.chain.id)),
-                ChainUpdateKind::Closed => assert!(closed.insert(u.chain.id), "two `closed` for {}", u.chain.id),
+                ChainUpdateKind::New => {
+                    assert!(opened.insert(u.chain.id), "two `new` for {}", u.chain.id)
+                }
+                ChainUpdateKind::Updated => {
+                    assert!(opened.contains(&u.chain.id) && !closed.contains(&u.chain.id))
+                }
+                ChainUpdateKind::Closed => {
+                    assert!(closed.insert(u.chain.id), "two `closed` for {}", u.chain.id)
+                }
             }
         }
         if i % 100 != 0 {
@@ -149,7 +155,13 @@ fn a_million_events_keep_state_bounded() {
     let hours = state_by_hour.len() as i64;
     let first = state_by_hour[&1];
     let last = state_by_hour[&(hours - 2)];
-    eprintln!("max state {max_state}, hour 1 {first}, hour {} {last}, {stats:?}", hours - 2);
+    eprintln!(
+        "max state {max_state}, hour 1 {first}, hour {} {last}, {stats:?}",
+        hours - 2
+    );
     assert!(max_state < 20_000, "state grew to {max_state}");
-    assert!(last <= first * 2, "state grows with time: {first} then {last}");
+    assert!(
+        last <= first * 2,
+        "state grows with time: {first} then {last}"
+    );
 }

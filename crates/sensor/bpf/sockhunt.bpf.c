@@ -271,12 +271,9 @@ static __always_inline int name_is(const unsigned char *name, const char *want, 
 	return 1;
 }
 
-static __always_inline int is_session_db(const unsigned char *name)
+/* utmp wtmp btmp lastlog wtmp.db lastlog2.db; `n` counts the NUL */
+static __always_inline int is_session_db(const char *buf, long n)
 {
-	char buf[16] = {};
-	long n = bpf_probe_read_kernel_str(buf, sizeof(buf), name);
-
-	/* utmp wtmp btmp lastlog wtmp.db lastlog2.db */
 	if (n == 5 && buf[1] == 't' && buf[2] == 'm' && buf[3] == 'p' &&
 	    (buf[0] == 'u' || buf[0] == 'w' || buf[0] == 'b'))
 		return 1;
@@ -293,33 +290,54 @@ static __always_inline int is_session_db(const unsigned char *name)
 	return 0;
 }
 
-static __always_inline struct file *fd_file(struct task_struct *t, long fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds;
-	struct file *f = NULL;
-
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
+/*
+ * The head of a struct dentry, read with one helper call: d_parent, d_name, the
+ * inline name short names live in, d_op and d_sb lie in its first ~112 bytes.
+ * Every open passes here, so helper calls are what the hook costs.
+ */
+#define DENTRY_HEAD 192
 
 static __always_inline int on_open(long nr, long fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct file *f;
-	struct dentry *d;
+	struct task_struct *t;
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = NULL;
+	struct dentry *d = NULL;
+	struct super_block *sb;
+	unsigned long magic = 0;
 	__u32 kind = 0;
+	char head[DENTRY_HEAD];
 
-	if (BPF_CORE_READ(t, tgid) == self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	f = fd_file(t, fd);
+	/* task, files and fdtable are BTF pointers: plain loads, no helper calls */
+	t = bpf_get_current_task_btf();
+	fdt = t->files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
+		return 0;
+	fds = fdt->fd;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return 0;
-	d = BPF_CORE_READ(f, f_path.dentry);
-	if (BPF_CORE_READ(d, d_sb, s_magic) == PROC_SUPER_MAGIC) {
+	bpf_probe_read_kernel(&d, sizeof(d),
+			      (void *)f + bpf_core_field_offset(struct file, f_path.dentry));
+	if (!d)
+		return 0;
+
+	__u32 off_sb = bpf_core_field_offset(struct dentry, d_sb);
+	__u32 off_name = bpf_core_field_offset(struct dentry, d_name.name);
+	/* the inline name buffer follows d_inode in every kernel */
+	__u32 off_inline = bpf_core_field_offset(struct dentry, d_inode) + sizeof(void *);
+	if (off_sb + 8 > DENTRY_HEAD || off_name + 8 > DENTRY_HEAD || off_inline + 16 > DENTRY_HEAD)
+		return 0;
+	if (bpf_probe_read_kernel(head, off_sb + 8, d))
+		return 0;
+	sb = *(struct super_block **)&head[off_sb];
+	bpf_probe_read_kernel(&magic, sizeof(magic),
+			      (void *)sb + bpf_core_field_offset(struct super_block, s_magic));
+
+	if (magic == PROC_SUPER_MAGIC) {
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 		char c = 0;
 
@@ -330,10 +348,23 @@ static __always_inline int on_open(long nr, long fd)
 		if (c < '0' || c > '9')
 			return 0;
 		kind = SH_FILE_PROC_NET;
-	} else if (is_session_db(BPF_CORE_READ(d, d_name.name))) {
-		kind = SH_FILE_SESSION_DB;
 	} else {
-		return 0;
+		/* session databases have short names, kept inline in the dentry */
+		const char *name = *(const char **)&head[off_name];
+		const char *inl = &head[off_inline];
+		long n = 0;
+
+		if (name != (const char *)d + off_inline)
+			return 0;
+		for (int i = 0; i < 13; i++) {
+			if (inl[i] == 0) {
+				n = i + 1;
+				break;
+			}
+		}
+		if (!is_session_db(inl, n))
+			return 0;
+		kind = SH_FILE_SESSION_DB;
 	}
 
 	struct sh_file *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -9,17 +9,16 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Escapes control characters, bidirectional controls and other invisible format
-/// characters as `\xNN` or `\u{NNNN}`, and backslashes as `\\` so the escaping is
-/// unambiguous. Printable text, including non-ASCII letters, is left alone.
+/// characters as `\xNN` or `\u{NNNN}`. Printable text, including non-ASCII letters and
+/// backslashes, is left alone: Windows paths and `DOMAIN\user` must stay readable, and a
+/// literal `\x1b` typed by an attacker is harmless text.
 pub(crate) fn terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c == '\\' {
-            out.push_str("\\\\");
-        } else if needs_escape(c) {
+        if needs_escape(c) {
             let code = u32::from(c);
             if code < 0x80 {
                 let _ = write!(out, "\\x{code:02x}");
@@ -34,7 +33,7 @@ pub(crate) fn terminal(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\' || c.is_control() || is_invisible_format(c)
+    c.is_control() || is_invisible_format(c)
 }
 
 /// Bidirectional controls (U+202A..U+202E, U+2066..U+2069, U+200E/U+200F, U+061C) and
@@ -65,6 +64,6 @@ mod tests {
         assert_eq!(terminal("a\x1b[2Jb"), "a\\x1b[2Jb");
         assert_eq!(terminal("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
         assert_eq!(terminal("tab\there\n"), "tab\\x09here\\x0a");
-        assert_eq!(terminal("C:\\Windows"), "C:\\\\Windows");
+        assert_eq!(terminal("C:\\Windows"), "C:\\Windows");
     }
 }

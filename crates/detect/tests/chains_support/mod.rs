@@ -8,22 +8,26 @@ use sockhunt_detect::correlate::{chains, Chain, ChainConfig, ChainTracker};
 use sockhunt_detect::{Detector, Hit, RuleSet};
 use sockhunt_events::{read_path, CollectSink, Event, ReadOptions};
 
-pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chains").join(name)
+pub(crate) fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/chains")
+        .join(name)
 }
 
-pub fn corpus() -> PathBuf {
+pub(crate) fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/evtx")
 }
 
 /// The built-in pack; while it has no rule tagged attack.t1049, the chain tests' stand-in
 /// joins it (through the chains' `sockhunt.include_tagged`).
-pub fn rules() -> RuleSet {
+pub(crate) fn rules() -> RuleSet {
     let mut rules = RuleSet::builtin();
-    let has_t1049 = rules
-        .rules()
-        .iter()
-        .any(|r| r.meta.tags.iter().any(|t| t.eq_ignore_ascii_case("attack.t1049")));
+    let has_t1049 = rules.rules().iter().any(|r| {
+        r.meta
+            .tags
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("attack.t1049"))
+    });
     if !has_t1049 {
         rules.add_path(&fixture("t1049_stand_in.yml"));
     }
@@ -31,26 +35,26 @@ pub fn rules() -> RuleSet {
     rules
 }
 
-pub struct Setup {
-    pub rules: RuleSet,
-    pub detector: Detector,
+pub(crate) struct Setup {
+    pub(crate) rules: RuleSet,
+    pub(crate) detector: Detector,
 }
 
 impl Setup {
-    pub fn new() -> Setup {
+    pub(crate) fn new() -> Setup {
         let rules = rules();
         let detector = Detector::new(&rules);
         Setup { rules, detector }
     }
 
-    pub fn tracker(&self, config: &ChainConfig) -> ChainTracker {
+    pub(crate) fn tracker(&self, config: &ChainConfig) -> ChainTracker {
         let tracker = ChainTracker::new(&self.rules, config);
         assert!(tracker.errors().is_empty(), "{:?}", tracker.errors());
         tracker
     }
 
     /// Every event of the inputs that some rule fired on, in the order read.
-    pub fn hits(&self, paths: &[PathBuf]) -> Vec<Hit> {
+    pub(crate) fn hits(&self, paths: &[PathBuf]) -> Vec<Hit> {
         let options = ReadOptions {
             interest: Arc::new(self.detector.interest()),
             ..ReadOptions::default()
@@ -66,7 +70,7 @@ impl Setup {
         hits
     }
 
-    pub fn hit(&self, event: Event) -> Option<Hit> {
+    pub(crate) fn hit(&self, event: Event) -> Option<Hit> {
         let detections = self.detector.detect(&event);
         (!detections.is_empty()).then(|| Hit {
             event: Arc::new(event),
@@ -74,7 +78,7 @@ impl Setup {
         })
     }
 
-    pub fn chains(&self, paths: &[PathBuf], config: &ChainConfig) -> Vec<Chain> {
+    pub(crate) fn chains(&self, paths: &[PathBuf], config: &ChainConfig) -> Vec<Chain> {
         let hits = self.hits(paths);
         let mut tracker = self.tracker(config);
         chains(&mut tracker, &hits)
@@ -82,13 +86,17 @@ impl Setup {
 }
 
 /// The command lines of a chain's steps, in order.
-pub fn whats(chain: &Chain) -> Vec<String> {
-    chain.steps.iter().map(|s| s.what.clone().unwrap_or_default()).collect()
+pub(crate) fn whats(chain: &Chain) -> Vec<String> {
+    chain
+        .steps
+        .iter()
+        .map(|s| s.what.clone().unwrap_or_default())
+        .collect()
 }
 
 /// No two chains of one rule and group overlap in time, and no record is in two chains
 /// of one rule.
-pub fn assert_no_overlap(chains: &[Chain]) {
+pub(crate) fn assert_no_overlap(chains: &[Chain]) {
     for (i, a) in chains.iter().enumerate() {
         for b in &chains[i + 1..] {
             if a.rule.key() != b.rule.key() {

@@ -73,15 +73,32 @@ def start_holders(total_pairs, hold):
     return ok
 
 
+TIME_V = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
 def run_once(cmd):
-    """Runs a command with output to /dev/null; returns (seconds, peak RSS in KiB)."""
+    """Runs a command with output to /dev/null; returns (seconds, peak RSS in KiB).
+
+    Peak RSS comes from `/usr/bin/time` when present: the rusage of a child forked from
+    this Python process would otherwise count pages it shared with us before exec.
+    """
+    rss_file = None
+    full = cmd
+    if TIME_V:
+        rss_file = f"/tmp/sockhunt-bench-rss.{os.getpid()}"
+        full = [TIME_V, "-f", "%M", "-o", rss_file] + cmd
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
-    return elapsed, usage.ru_maxrss
+    rss = usage.ru_maxrss
+    if rss_file:
+        with open(rss_file) as f:
+            rss = int(f.read().split()[-1])
+        os.unlink(rss_file)
+    return elapsed, rss
 
 
 def count_rows(cmd):

@@ -40,8 +40,29 @@
 //! [`ChainTracker::state_size`] reports what is held.
 //!
 //! Streams (`watch`, the bus) call [`ChainTracker::push`], which returns the chains an
-//! event opened, extended or closed; a finished hunt calls [`chains`], which sorts the
-//! matched events of every input by time first, whatever order the files came in.
+//! event opened, extended or closed ([`ChainUpdate`], `{"type":"chain","update":"new",...}`
+//! in JSONL); a hunt hands each finished input to [`HuntChains`] (or calls [`chains`]),
+//! which sorts the matched events of every input by time before correlating them,
+//! whatever order the files came in. [`ruletests`] runs the chain rules' own tests.
+//!
+//! ```no_run
+//! use sockhunt_detect::correlate::{ChainConfig, ChainTracker};
+//! use sockhunt_detect::{Detector, RuleSet};
+//! # fn events() -> Vec<sockhunt_events::Event> { Vec::new() }
+//! let rules = RuleSet::builtin();
+//! let detector = Detector::new(&rules);
+//! let config = ChainConfig::default().with_window("15m")?;
+//! let mut tracker = ChainTracker::new(&rules, &config);
+//! for event in events() {
+//!     for update in tracker.push(&event, &detector.detect(&event)) {
+//!         println!("{}", serde_json::to_string(&update)?);
+//!     }
+//! }
+//! for chain in tracker.finish() {
+//!     println!("{}", chain.to_json());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod chain;
 mod config;
@@ -54,5 +75,5 @@ mod tracker;
 pub use chain::{Chain, ChainRule, ChainStatus, ChainStep, ChainUpdate, ChainUpdateKind, StepRule};
 pub use config::{parse_window, ChainConfig, ChainConfigError, ChainOverride, DEFAULT_MAX_STEPS};
 pub use tracker::{
-    chains, ChainError, ChainStats, ChainTracker, INCLUDE_TAGGED, REQUIRE_TECHNIQUES,
+    chains, ChainError, ChainStats, ChainTracker, HuntChains, INCLUDE_TAGGED, REQUIRE_TECHNIQUES,
 };

@@ -491,15 +491,14 @@ pub fn run_rule_texts(
     };
     if is_correlation_text(rule_text) {
         report.tests_path = None;
-        report.note = Some(
-            "a correlation rule: its behaviour is tested with the correlation engine".into(),
-        );
+        report.note =
+            Some("a correlation rule: its behaviour is tested with the correlation engine".into());
         return report;
     }
     let rule = match parse_single_rule(rule_path, rule_text) {
         Ok(rule) => rule,
         Err(e) => {
-            report.error = Some(e.message);
+            report.error = Some(e.to_string());
             return report;
         }
     };
@@ -511,7 +510,7 @@ pub fn run_rule_texts(
     let file = match parse_tests(tests_path, tests_text) {
         Ok(file) => file,
         Err(e) => {
-            report.error = Some(e.message);
+            report.error = Some(e.to_string());
             return report;
         }
     };
@@ -528,7 +527,7 @@ pub fn run_rule_texts(
     let compiled = match SingleRule::compile(rule_path, rule) {
         Ok(c) => c,
         Err(e) => {
-            report.error = Some(e.message);
+            report.error = Some(e.to_string());
             return report;
         }
     };
@@ -663,6 +662,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<TestFileError>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -104,3 +104,40 @@ fn real_discovery_sessions_are_one_chain_each() {
     // Steps are in time order.
     assert!(edge[0].steps.windows(2).all(|w| w[0].time <= w[1].time));
 }
+
+/// Through the hunt path (inputs read in parallel, handed over one by one): the FS03
+/// session spread over four files is one chain whatever the order of the inputs.
+#[test]
+fn hunt_gives_one_chain_whatever_the_input_order() {
+    use sockhunt_detect::correlate::HuntChains;
+    use sockhunt_detect::hunt::{expand_inputs, HuntOptions};
+
+    let setup = Setup::new();
+    let dir = corpus().join("EVTX-to-MITRE-Attack");
+    let mut files = vec![
+        dir.join("TA0007-Discovery/T1069-Permission Groups Discovery/ID4688-Group discovery via commandline.evtx"),
+        dir.join("TA0007-Discovery/T1135.xxx-Network Share Discovery/ID4688-Network share discovery or connection via commandline.evtx"),
+        dir.join("TA0008-Lateral Movement/T1021.002-SMB Windows Admin Shares/ID4688-Network share manipulation via commandline.evtx"),
+        dir.join("TA0007-Discovery/T1201-Password Policy Discovery/ID4688-Password policy discovery via commandline.evtx"),
+    ];
+    let mut seen = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            files.reverse();
+        }
+        let (inputs, errors) = expand_inputs(&files);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut options = HuntOptions::new(&setup.detector);
+        options.threads = 2;
+        let mut chains = HuntChains::new(&setup.rules, &ChainConfig::default());
+        sockhunt_detect::hunt(&inputs, &setup.detector, &options, &mut |outcome| {
+            chains.add(&outcome.hits);
+        });
+        let (found, stats) = chains.finish();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(stats.chains, 1);
+        seen.push(whats(&found[0]));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][0].trim(), "net  group /domain");
+}

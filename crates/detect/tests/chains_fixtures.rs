@@ -100,6 +100,17 @@ fn threshold_is_overridable() {
     // Four techniques in the session: under a threshold of five, no chain.
     let chains = setup.chains(&[fixture("burst_one_session.jsonl")], &config);
     assert!(chains.is_empty(), "{chains:#?}");
+    // A chain name that does not exist is reported, not ignored.
+    let typo = ChainConfig::from_yaml(
+        "test.yml",
+        "chains:\n  sockhunt_discovery_brust:\n    threshold: 5\n",
+    )
+    .unwrap();
+    let tracker = sockhunt_detect::correlate::ChainTracker::new(&setup.rules, &typo);
+    assert_eq!(tracker.errors().len(), 1);
+    assert!(tracker.errors()[0]
+        .to_string()
+        .contains("sockhunt_discovery_brust"));
 }
 
 #[test]
@@ -108,7 +119,7 @@ fn discovery_then_lateral_movement() {
     let chains = setup.chains(&[fixture("lateral.jsonl")], &ChainConfig::default());
     assert_no_overlap(&chains);
     let lateral = of_rule(&chains, "sockhunt_discovery_then_lateral_movement");
-    assert_eq!(lateral.len(), 2, "{chains:#?}");
+    assert_eq!(lateral.len(), 3, "{chains:#?}");
     // alice: netstat, then psexec to a host nothing named.
     let a = lateral
         .iter()
@@ -137,6 +148,15 @@ fn discovery_then_lateral_movement() {
         .as_deref()
         .unwrap()
         .contains("/node:FS01"));
+    // erin: the connection listing named 10.0.0.7, then wmic reached it: critical.
+    let e = lateral
+        .iter()
+        .find(|c| c.group[1].1 == "logon:0x9e5f6")
+        .unwrap();
+    assert_eq!(e.targets, ["10.0.0.7"]);
+    assert!(e.target_named_by_discovery);
+    assert_eq!(e.level, Some(Level::Critical));
+    assert_eq!(e.to_json()["target_named_by_discovery"], true);
 }
 
 #[test]
@@ -208,4 +228,13 @@ fn inputs_in_any_order_give_the_same_single_chain() {
         assert_eq!(chains.len(), 1, "{chains:#?}");
         assert_eq!(whats(&chains[0]), whats(&whole[0]));
     }
+}
+
+#[test]
+fn a_log_read_twice_is_still_one_chain_with_each_step_once() {
+    let setup = Setup::new();
+    let file = fixture("burst_one_session.jsonl");
+    let chains = setup.chains(&[file.clone(), file], &ChainConfig::default());
+    assert_eq!(chains.len(), 1, "{chains:#?}");
+    assert_eq!(chains[0].steps.len(), 5);
 }

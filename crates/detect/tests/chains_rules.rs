@@ -40,3 +40,17 @@ fn every_chain_rule_test_passes() {
     assert!(rules >= 6, "found {rules} chain rules");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn chain_and_companion_rules_load_without_warnings() {
+    let rules = sockhunt_detect::RuleSet::builtin();
+    let ours: Vec<String> = rules
+        .errors()
+        .iter()
+        .chain(rules.warnings())
+        .filter(|e| e.file.contains("/companion/") || e.file.contains("/correlation/"))
+        .map(|e| e.to_string())
+        .collect();
+    assert!(ours.is_empty(), "{}", ours.join("\n"));
+    assert!(rules.correlations().len() >= 6);
+}

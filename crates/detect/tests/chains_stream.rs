@@ -71,6 +71,11 @@ fn one_new_then_updates_then_one_close_per_chain() {
             }
         }
     }
+    // A tick past the second chain's window closes it without another event.
+    let later = t0 + jiff::SignedDuration::from_secs(3600 + 3600);
+    for u in tracker.tick(later) {
+        kinds.push((u.kind, u.chain.id, u.chain.steps.len()));
+    }
     let finals = tracker.finish();
     use ChainUpdateKind::*;
     assert_eq!(
@@ -85,11 +90,11 @@ fn one_new_then_updates_then_one_close_per_chain() {
             (New, 2, 3),
             (Updated, 2, 4),
             (Updated, 2, 5),
+            (Closed, 2, 5),
         ]
     );
-    assert_eq!(finals.len(), 1);
-    assert_eq!(finals[0].id, 2);
-    let json = serde_json::to_value(&ChainUpdateKind::Updated).unwrap();
+    assert!(finals.is_empty());
+    let json = serde_json::to_value(ChainUpdateKind::Updated).unwrap();
     assert_eq!(json, "updated");
 }
 
@@ -164,4 +169,30 @@ fn a_million_events_keep_state_bounded() {
         last <= first * 2,
         "state grows with time: {first} then {last}"
     );
+}
+
+#[test]
+fn late_events_are_counted_and_still_join_their_chain() {
+    let setup = Setup::new();
+    let dets = detections(&setup);
+    let mut tracker = setup.tracker(&ChainConfig::default());
+    let mut e = event();
+    let t0 = Timestamp::from_second(1_700_000_000).unwrap();
+    let mut news = 0;
+    // The five steps a minute apart, pushed newest first.
+    for (i, d) in dets.iter().enumerate().rev() {
+        e.time = Some(t0 + jiff::SignedDuration::from_secs(60 * i as i64));
+        e.provenance.locator = Locator::Record(i as u64);
+        news += tracker
+            .push(&e, d)
+            .iter()
+            .filter(|u| u.kind == ChainUpdateKind::New)
+            .count();
+    }
+    let chains = tracker.finish();
+    assert_eq!(news, 1);
+    assert_eq!(chains.len(), 1);
+    assert_eq!(chains[0].steps.len(), 5);
+    assert!(chains[0].steps.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(tracker.stats().late, 4);
 }

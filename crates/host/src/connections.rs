@@ -273,10 +273,51 @@ pub struct Process {
     pub user: Option<String>,
 }
 
+/// The processes holding one socket. Shared between the rows of the same owners, so a
+/// process holding 10,000 sockets costs one list, not 10,000.
+pub type Owners = Arc<[Arc<Process>]>;
+
+/// Why a socket has no owning process listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnerNote {
+    /// TIME-WAIT and request sockets are not attached to any descriptor.
+    NoDescriptor,
+    /// Some `/proc/<pid>/fd` could not be read, so the owner may be among them.
+    PermissionDenied,
+    /// A process exited during the walk; the owner may have been it.
+    Exited,
+    /// Every process was read and none holds it (a kernel socket, or closed since).
+    NotHeld,
+    /// The walk stopped early (once every socket selected had an owner).
+    NotLookedFor,
+}
+
+impl OwnerNote {
+    /// The sentence every output format shows; the first word is the short reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerNote::NoDescriptor => "no descriptor: TIME-WAIT and request sockets belong to no process",
+            OwnerNote::PermissionDenied => "permission denied: some /proc/<pid>/fd could not be read",
+            OwnerNote::Exited => "exited: a process ended during the walk",
+            OwnerNote::NotHeld => "none: no process holds it",
+            OwnerNote::NotLookedFor => "not looked for: the walk stopped early",
+        }
+    }
+}
+
+impl Serialize for OwnerNote {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One socket, one row in every output format.
 ///
-/// Field order is the column order of JSON and CSV output.
-#[derive(Debug, Clone, Serialize)]
+/// Kept small (160 bytes) because a busy host has hundreds of thousands. The JSON
+/// form is flat: `proto`, `family`, `socket_type`, `state`, `local_addr`, `local_port`,
+/// `remote_addr`, `remote_port`, `peer_inode`, `recv_q`, `send_q`, `inode`, `uid`,
+/// `netns`, `netns_name`, `container_id`, `processes`, `processes_note`.
+#[derive(Debug, Clone)]
 pub struct Socket {
     /// Transport protocol.
     pub proto: Proto,
@@ -294,8 +335,8 @@ pub struct Socket {
     pub remote_addr: Option<Address>,
     /// Remote port.
     pub remote_port: Option<u16>,
-    /// Unix peer socket inode, when connected.
-    pub peer_inode: Option<u64>,
+    /// Unix peer socket inode, when connected (the kernel reports Unix inodes in 32 bits).
+    pub peer_inode: Option<u32>,
     /// Receive queue (bytes, or the accept backlog of a listener).
     pub recv_q: u32,
     /// Send queue (bytes, or the maximum backlog of a listener).
@@ -311,10 +352,41 @@ pub struct Socket {
     /// Container id from the cgroup of a process in the namespace, when it shows one.
     pub container_id: Option<Arc<str>>,
     /// Every process holding a descriptor of this socket.
-    pub processes: Vec<Arc<Process>>,
-    /// Why `processes` is empty when owners were searched for (`permission denied`,
-    /// `exited`, or no process holds it).
-    pub processes_note: Option<Arc<str>>,
+    pub processes: Owners,
+    /// Why `processes` is empty when owners were searched for.
+    pub processes_note: Option<OwnerNote>,
+}
+
+impl Serialize for Socket {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Socket", 18)?;
+        m.serialize_field("proto", &self.proto)?;
+        m.serialize_field("family", &self.family)?;
+        m.serialize_field("socket_type", &self.socket_type)?;
+        m.serialize_field("state", &self.state)?;
+        m.serialize_field("local_addr", &self.local_addr)?;
+        m.serialize_field("local_port", &self.local_port)?;
+        m.serialize_field("remote_addr", &self.remote_addr)?;
+        m.serialize_field("remote_port", &self.remote_port)?;
+        m.serialize_field("peer_inode", &self.peer_inode)?;
+        m.serialize_field("recv_q", &self.recv_q)?;
+        m.serialize_field("send_q", &self.send_q)?;
+        m.serialize_field("inode", &self.inode)?;
+        m.serialize_field("uid", &self.uid)?;
+        m.serialize_field("netns", &self.netns)?;
+        m.serialize_field("netns_name", &self.netns_name)?;
+        m.serialize_field("container_id", &self.container_id)?;
+        m.serialize_field("processes", &*self.processes)?;
+        m.serialize_field("processes_note", &self.processes_note)?;
+        m.end()
+    }
+}
+
+/// The empty owner list, shared so that rows without owners allocate nothing.
+pub fn no_owners() -> Owners {
+    static EMPTY: std::sync::LazyLock<Owners> = std::sync::LazyLock::new(|| Arc::from(Vec::new()));
+    EMPTY.clone()
 }
 
 impl Socket {
@@ -337,7 +409,7 @@ impl Socket {
             netns: None,
             netns_name: None,
             container_id: None,
-            processes: Vec::new(),
+            processes: no_owners(),
             processes_note: None,
         }
     }
@@ -493,11 +565,12 @@ impl ConnectionReport {
     /// Established TCP connections whose local port is a port something listens on in the
     /// same namespace: inbound sessions (SSH, RDP, SMB, ...), not outbound ones.
     pub fn inbound_established(&self) -> impl Iterator<Item = &Socket> {
+        let ns_of = |s: &Socket| s.netns;
         let listening: std::collections::HashSet<(Option<u64>, u16, Option<&Address>)> = self
             .sockets
             .iter()
             .filter(|s| s.proto == Proto::Tcp && s.state == SocketState::LISTEN)
-            .filter_map(|s| Some((s.netns, s.local_port?, s.local_addr.as_ref())))
+            .filter_map(|s| Some((ns_of(s), s.local_port?, s.local_addr.as_ref())))
             .collect();
         self.sockets.iter().filter(move |s| {
             if s.proto != Proto::Tcp || s.state != SocketState::ESTABLISHED {
@@ -507,7 +580,7 @@ impl ConnectionReport {
                 return false;
             };
             listening.iter().any(|&(ns, lport, laddr)| {
-                ns == s.netns
+                ns == ns_of(s)
                     && lport == port
                     && match laddr {
                         None => true,
@@ -587,5 +660,14 @@ mod tests {
         let found: Vec<_> = report.inbound_established().collect();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].local_port, Some(22));
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// A row per socket, hundreds of thousands of rows: growth here is memory.
+    #[test]
+    fn socket_row_stays_small() {
+        assert!(std::mem::size_of::<super::Socket>() <= 160, "{}", std::mem::size_of::<super::Socket>());
     }
 }

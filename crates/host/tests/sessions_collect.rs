@@ -517,9 +517,8 @@ fn wtmp_fixture() -> Vec<UtmpRecord> {
 #[test]
 fn committed_binary_fixtures_are_current() {
     let dir = fixtures().join("utmp");
-    let encode_all = |records: &[UtmpRecord]| -> Vec<u8> {
-        records.iter().flat_map(utmp::encode).collect()
-    };
+    let encode_all =
+        |records: &[UtmpRecord]| -> Vec<u8> { records.iter().flat_map(utmp::encode).collect() };
     let mut damaged = encode_all(&utmp_fixture());
     damaged[2 * RECORD_SIZE..3 * RECORD_SIZE].fill(0xa5);
     damaged.truncate(damaged.len() - 100);

@@ -56,6 +56,9 @@ pub struct ChainStats {
     pub chains: u64,
     /// Steps left out of chains beyond `max_steps`.
     pub steps_omitted: u64,
+    /// Events that repeated a step already held (same time, record and command): the
+    /// same record read from two copies of a log.
+    pub duplicates: u64,
 }
 
 /// One chain rule as the tracker runs it.
@@ -152,11 +155,15 @@ impl ChainTracker {
             .collect();
 
         // Every correlation answers to one key in rsigma's results: its id, else its name,
-        // else its title.
+        // else its title. Suppression and reset would hide the "condition holds" signal
+        // this layer turns into one alert per chain (and rsigma applies a rule's
+        // `rsigma.suppress` to every correlation of the engine): the chain layer owns that.
         for (c, _, _) in &mut corrs {
             if c.id.is_none() {
                 c.id = Some(c.name.clone().unwrap_or_else(|| c.title.clone()));
             }
+            c.custom_attributes
+                .retain(|k, _| !matches!(k.as_str(), "rsigma.suppress" | "rsigma.action"));
         }
 
         // `sockhunt.include_tagged`: every loaded rule with one of these tags joins.
@@ -226,6 +233,20 @@ impl ChainTracker {
             }
         }
 
+        // An override naming no chain rule is a typo the user should hear about.
+        for name in config.chains.keys() {
+            let known = (0..corrs.len())
+                .filter(|i| !referenced.contains(i))
+                .any(|i| key_of(&corrs[i].0).iter().any(|k| k == name));
+            if !known {
+                errors.push(ChainError {
+                    file: "chain configuration".to_owned(),
+                    title: name.clone(),
+                    message: "no chain rule has this name or id".to_owned(),
+                });
+            }
+        }
+
         let mut engine = CorrelationEngine::new(CorrelationConfig {
             timestamp_fallback: TimestampFallback::Skip,
             // The tracker evicts by event time as it goes; this is only a backstop.
@@ -249,6 +270,16 @@ impl ChainTracker {
                 continue;
             }
             if referenced.contains(&i) || disabled.contains(&i) {
+                continue;
+            }
+            if !c.aliases.is_empty() {
+                // rsigma resolves aliases per referenced rule; the chain layer groups by the
+                // fields as named, so the two would not agree on the group.
+                errors.push(ChainError {
+                    file: source.to_string(),
+                    title: c.title.clone(),
+                    message: "field aliases are not supported in chain rules".to_owned(),
+                });
                 continue;
             }
             let ordered = c.correlation_type == CorrelationType::TemporalOrdered;
@@ -512,6 +543,22 @@ impl ChainTracker {
         {
             state.pending.pop_front();
         }
+        // The same record read twice (a log copied into two places) is one step.
+        let seen =
+            |e: &ChainStep| e.time == step.time && e.locator == step.locator && e.what == step.what;
+        if state.pending.iter().any(|p| seen(&p.step))
+            || state.live.as_ref().is_some_and(|l| {
+                l.chain
+                    .steps
+                    .iter()
+                    .rev()
+                    .take_while(|e| e.time >= step.time)
+                    .any(seen)
+            })
+        {
+            self.stats.duplicates += 1;
+            return;
+        }
         if let Some(live) = &mut state.live {
             if secs.saturating_sub(live.last_secs) <= span {
                 add_step(&mut live.chain, step, self.max_steps, &mut self.stats);
@@ -614,6 +661,16 @@ impl ChainTracker {
         self.next_sweep = now.saturating_add(self.sweep_every);
     }
 
+    /// Moves time forward without an event (a live sensor calls it every few seconds
+    /// with the clock), so chains whose window passed are closed even when nothing else
+    /// happens.
+    pub fn tick(&mut self, now: jiff::Timestamp) -> Vec<ChainUpdate> {
+        let mut out = Vec::new();
+        self.next_sweep = i64::MIN;
+        self.advance(now.as_second(), &mut out);
+        out
+    }
+
     /// Ends the stream: every live chain is closed and returned (oldest first).
     pub fn finish(&mut self) -> Vec<Chain> {
         let mut out: Vec<Chain> = self
@@ -666,6 +723,46 @@ pub fn chains<'a>(
     let mut out: Vec<Chain> = by_id.into_values().collect();
     out.sort_by_key(|c| (c.first, c.id));
     out
+}
+
+/// Chains of a hunt whose inputs finish one at a time: keeps the matched events some
+/// chain takes (not the others) as inputs are handed over, then correlates them in time
+/// order when the hunt ends. This is what `sockhunt hunt` calls beside writing alerts.
+#[derive(Debug)]
+pub struct HuntChains {
+    tracker: ChainTracker,
+    hits: Vec<Hit>,
+}
+
+impl HuntChains {
+    /// Chains for the correlation rules of `rules`.
+    pub fn new(rules: &RuleSet, config: &ChainConfig) -> HuntChains {
+        HuntChains {
+            tracker: ChainTracker::new(rules, config),
+            hits: Vec::new(),
+        }
+    }
+
+    /// Correlation rules that could not be used.
+    pub fn errors(&self) -> &[ChainError] {
+        self.tracker.errors()
+    }
+
+    /// Takes one finished input's matched events.
+    pub fn add(&mut self, hits: &[Hit]) {
+        for hit in hits {
+            if hit.detections.iter().any(|d| self.tracker.wants(&d.rule)) {
+                self.hits.push(hit.clone());
+            }
+        }
+    }
+
+    /// The chains, each in its final state, by first time.
+    pub fn finish(mut self) -> (Vec<Chain>, ChainStats) {
+        let hits = std::mem::take(&mut self.hits);
+        let out = chains(&mut self.tracker, &hits);
+        (out, self.tracker.stats())
+    }
 }
 
 /// Whether a wanted tag covers a rule's tag: `attack.t1069` covers `attack.t1069` and

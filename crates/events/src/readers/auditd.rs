@@ -22,6 +22,9 @@ use crate::sink::EventSink;
 const PENDING_WINDOW: usize = 256;
 /// Records kept for one event; more are counted and reported, not held.
 const MAX_RECORDS_PER_EVENT: usize = 1024;
+/// Bytes of record text held across all pending events; beyond it the oldest events are
+/// emitted early.
+const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 
 /// Whether the first bytes look like this format: a line carrying `type=` and
 /// `msg=audit(` among the first few.
@@ -109,6 +112,7 @@ struct Pending {
     event: AuditEvent,
     first_line: u64,
     records: usize,
+    bytes: usize,
     original: Option<String>,
 }
 
@@ -117,6 +121,7 @@ struct Joiner<'o> {
     options: &'o ReadOptions,
     pending: HashMap<String, Pending>,
     order: VecDeque<String>,
+    pending_bytes: usize,
     processes: ProcessTable,
 }
 
@@ -127,6 +132,7 @@ impl<'o> Joiner<'o> {
             options,
             pending: HashMap::new(),
             order: VecDeque::new(),
+            pending_bytes: 0,
             processes: ProcessTable::default(),
         }
     }
@@ -206,6 +212,7 @@ impl<'o> Joiner<'o> {
                     event,
                     first_line: number,
                     records: 0,
+                    bytes: 0,
                     original: self.options.keep_original.then(String::new),
                 },
             );
@@ -234,6 +241,16 @@ impl<'o> Joiner<'o> {
             original.push_str(trimmed);
         }
         pending.event.add_record(record.kind, record.body);
+        pending.bytes += trimmed.len();
+        self.pending_bytes += trimmed.len();
+        while self.pending_bytes > MAX_PENDING_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(p) = self.pending.remove(&oldest) {
+                self.emit(p, sink, stats)?;
+            }
+        }
         ControlFlow::Continue(())
     }
 
@@ -244,6 +261,7 @@ impl<'o> Joiner<'o> {
         stats: &mut ReadStats,
     ) -> ControlFlow<()> {
         stats.records += 1;
+        self.pending_bytes = self.pending_bytes.saturating_sub(pending.bytes);
         let provenance = self.at(pending.first_line);
         let logsource = pending.event.logsource();
         if !self.options.interest.wants(&logsource) {

@@ -10,7 +10,7 @@ use super::procnet::{self, Table};
 use super::procwalk::{self, WalkOptions};
 use super::sock_diag::{self, DiagError, DiagSocket, InetRequest};
 use crate::connections::{
-    ConnectionQuery, ConnectionReport, Error, Family, Proto, Socket, StateSet,
+    ConnectionQuery, ConnectionReport, Error, Family, OwnerNote, Owners, Process, Proto, Socket, StateSet,
 };
 
 /// What one namespace's dump produced.
@@ -309,21 +309,10 @@ fn dump_procnet(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String> 
 /// Attaches owning processes (and applies the `pids` filter) with one `/proc` walk.
 fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
     let inodes: Vec<u64> = report.sockets.iter().map(|s| s.inode).collect();
-    let walk = procwalk::find_owners(
-        &inodes,
-        &WalkOptions {
-            pids: q.pids.clone(),
-            early_stop: !q.all_owners,
-        },
-    );
+    let walk = procwalk::find_owners(&inodes, &WalkOptions { pids: q.pids.clone(), early_stop: !q.all_owners });
+    drop(inodes);
     if let Some(e) = &walk.proc_error {
         report.warn(format!("cannot list processes: {e}; owners are unknown"));
-    }
-    let mut owners = walk.owners;
-    if !q.pids.is_empty() {
-        let mut keep = owners.iter().map(|o| !o.is_empty());
-        report.sockets.retain(|_| keep.next().unwrap_or(false));
-        owners.retain(|o| !o.is_empty());
     }
     if !walk.denied.is_empty() {
         let shown: Vec<String> = walk.denied.iter().take(5).map(u32::to_string).collect();
@@ -336,48 +325,58 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
         ));
     }
     if walk.exited > 0 {
-        report.warnings.push(format!(
-            "{} processes exited during the /proc walk",
-            walk.exited
-        ));
+        report.warnings.push(format!("{} processes exited during the /proc walk", walk.exited));
     }
-    if !q.processes {
-        return;
-    }
+    let hits = walk.hits;
 
-    let mut pids: Vec<u32> = owners.iter().flatten().copied().collect();
+    let mut pids: Vec<u32> = if q.processes { hits.iter().map(|&(_, pid)| pid).collect() } else { Vec::new() };
     pids.sort_unstable();
     pids.dedup();
-    let details: HashMap<u32, Arc<crate::connections::Process>> = procwalk::process_details(&pids);
+    let details: HashMap<u32, Arc<Process>> = procwalk::process_details(&pids);
+    // Rows held by the same processes share one owner list.
+    let mut shared: HashMap<Vec<u32>, Owners> = HashMap::new();
+    let mut owners_of = |pids: &[u32]| -> Owners {
+        if let Some(o) = shared.get(pids) {
+            return o.clone();
+        }
+        let list: Owners = pids.iter().filter_map(|p| details.get(p).cloned()).collect();
+        shared.insert(pids.to_vec(), list.clone());
+        list
+    };
+    let empty_note = if walk.proc_error.is_some() || !walk.denied.is_empty() {
+        OwnerNote::PermissionDenied
+    } else if walk.exited > 0 {
+        OwnerNote::Exited
+    } else if walk.stopped_early {
+        OwnerNote::NotLookedFor
+    } else {
+        OwnerNote::NotHeld
+    };
 
-    let no_descriptor: Arc<str> =
-        Arc::from("no descriptor: TIME-WAIT and request sockets belong to no process");
-    let denied: Arc<str> = Arc::from(format!(
-        "permission denied: /proc/<pid>/fd unreadable for {} processes",
-        walk.denied.len()
-    ));
-    let exited: Arc<str> = Arc::from("exited: its process ended during the walk");
-    let none: Arc<str> = Arc::from("no process holds it");
-    let not_walked: Arc<str> = Arc::from("not looked for: the walk stopped early");
-    for (s, own) in report.sockets.iter_mut().zip(owners) {
-        if own.is_empty() {
-            s.processes_note = Some(if s.inode == 0 {
-                no_descriptor.clone()
-            } else if !walk.denied.is_empty() {
-                denied.clone()
-            } else if walk.exited > 0 {
-                exited.clone()
-            } else if walk.stopped_early {
-                not_walked.clone()
-            } else {
-                none.clone()
-            });
+    let mut next = 0;
+    let mut pid_buf: Vec<u32> = Vec::new();
+    let mut keep: Vec<bool> = if q.pids.is_empty() { Vec::new() } else { vec![false; report.sockets.len()] };
+    for (i, s) in report.sockets.iter_mut().enumerate() {
+        pid_buf.clear();
+        while next < hits.len() && hits[next].0 as usize == i {
+            pid_buf.push(hits[next].1);
+            next += 1;
+        }
+        if let Some(k) = keep.get_mut(i) {
+            *k = !pid_buf.is_empty();
+        }
+        if !q.processes {
             continue;
         }
-        s.processes = own
-            .iter()
-            .filter_map(|pid| details.get(pid).cloned())
-            .collect();
+        if pid_buf.is_empty() {
+            s.processes_note = Some(if s.inode == 0 { OwnerNote::NoDescriptor } else { empty_note });
+        } else {
+            s.processes = owners_of(&pid_buf);
+        }
+    }
+    if !keep.is_empty() {
+        let mut k = keep.into_iter();
+        report.sockets.retain(|_| k.next().unwrap_or(false));
     }
 }
 

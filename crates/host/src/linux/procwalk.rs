@@ -25,8 +25,10 @@ pub const EARLY_STOP_MAX: usize = 64;
 /// What the walk found and what it could not see.
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// For each wanted index (position in the caller's inode list), the pids holding it.
-    pub owners: Vec<Vec<u32>>,
+    /// `(wanted index, pid)` pairs, sorted and without repeats: the index is the position
+    /// in the caller's inode list. A flat list costs 8 bytes per owner, where a list per
+    /// socket would cost an allocation per socket.
+    pub hits: Vec<(u32, u32)>,
     /// Processes whose descriptors could not be read (permission denied).
     pub denied: Vec<u32>,
     /// Processes that exited while being walked.
@@ -51,10 +53,7 @@ pub struct WalkOptions {
 /// Finds the processes holding each of `inodes` (the index in the result is the index
 /// in `inodes`; inode 0 is never matched).
 pub fn find_owners(inodes: &[u64], opts: &WalkOptions) -> Walk {
-    let mut walk = Walk {
-        owners: vec![Vec::new(); inodes.len()],
-        ..Walk::default()
-    };
+    let mut walk = Walk::default();
     let mut index: HashMap<u64, u32> = HashMap::with_capacity(inodes.len());
     for (i, &ino) in inodes.iter().enumerate() {
         if ino != 0 {
@@ -135,16 +134,9 @@ pub fn find_owners(inodes: &[u64], opts: &WalkOptions) -> Walk {
             a
         });
 
-    for (idx, pid) in part.hits {
-        if let Some(list) = walk.owners.get_mut(idx as usize) {
-            if !list.contains(&pid) {
-                list.push(pid);
-            }
-        }
-    }
-    for list in &mut walk.owners {
-        list.sort_unstable();
-    }
+    walk.hits = part.hits;
+    walk.hits.sort_unstable();
+    walk.hits.dedup();
     walk.denied = part.denied;
     walk.denied.sort_unstable();
     walk.exited = part.exited;
@@ -391,8 +383,7 @@ mod tests {
                 early_stop: false,
             },
         );
-        assert_eq!(walk.owners[0], vec![me]);
-        assert!(walk.owners[1].is_empty());
+        assert_eq!(walk.hits, vec![(0, me)]);
         let all = find_owners(
             &[ino],
             &WalkOptions {
@@ -400,6 +391,6 @@ mod tests {
                 early_stop: true,
             },
         );
-        assert_eq!(all.owners[0], vec![me]);
+        assert_eq!(all.hits, vec![(0, me)]);
     }
 }

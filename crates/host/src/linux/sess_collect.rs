@@ -409,10 +409,7 @@ fn add_activity(
 
 fn accounting(r: &UtmpRecord) -> AccountingRecord {
     AccountingRecord {
-        kind: serde_json::to_value(r.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        kind: r.kind.name().to_string(),
         time: r.time,
         user: r.user.clone(),
         line: r.line.clone(),

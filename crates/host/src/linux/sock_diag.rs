@@ -426,7 +426,7 @@ pub fn parse_unix_msg(p: &[u8]) -> Option<Socket> {
             UNIX_DIAG_PEER if data.len() >= 4 => {
                 let peer = u32_ne(data, 0);
                 if peer != 0 {
-                    s.peer_inode = Some(u64::from(peer));
+                    s.peer_inode = Some(peer);
                 }
             }
             UNIX_DIAG_RQLEN if data.len() >= 8 => {

@@ -82,6 +82,22 @@ impl RecordKind {
         })
     }
 
+    /// The snake_case name used in JSON (`user_process`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::RunLevel => "run_level",
+            Self::BootTime => "boot_time",
+            Self::NewTime => "new_time",
+            Self::OldTime => "old_time",
+            Self::InitProcess => "init_process",
+            Self::LoginProcess => "login_process",
+            Self::UserProcess => "user_process",
+            Self::DeadProcess => "dead_process",
+            Self::Accounting => "accounting",
+        }
+    }
+
     /// The raw `ut_type` value.
     pub fn raw(self) -> i16 {
         match self {
@@ -385,6 +401,16 @@ mod tests {
         assert_eq!(file.records[0].time, None);
         assert_eq!(file.problems.len(), 2);
         assert!(file.problems[0].message.contains("unknown record type 77"));
+    }
+
+    #[test]
+    fn kind_names_match_their_json_form() {
+        for raw in 0..10 {
+            let kind = RecordKind::from_raw(raw).unwrap();
+            assert_eq!(kind.raw(), raw);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+        assert_eq!(RecordKind::from_raw(10), None);
     }
 
     #[test]

@@ -262,7 +262,7 @@ fn write_csv(out: &mut impl Write, report: &ConnectionReport) -> anyhow::Result<
             join(&|p| p.user.clone().unwrap_or_default()),
             join(&|p| p.exe.clone().unwrap_or_default()),
             join(&|p| p.cmdline.clone().unwrap_or_default()),
-            opt(s.processes_note.as_deref().map(str::to_owned)),
+            opt(s.processes_note.map(|n| n.as_str().to_owned())),
         ])?;
     }
     w.flush()?;
@@ -304,7 +304,8 @@ fn process_cell(s: &Socket) -> String {
     if s.processes.is_empty() {
         return match &s.processes_note {
             Some(note) if s.inode != 0 => {
-                format!("({})", note.split(':').next().unwrap_or(note))
+                let text = note.as_str();
+                format!("({})", text.split(':').next().unwrap_or(text))
             }
             _ => String::new(),
         };
@@ -450,14 +451,14 @@ mod tests {
             SocketType::Stream,
             SocketState::LISTEN,
         );
-        s.processes.push(std::sync::Arc::new(connections::Process {
+        s.processes = std::sync::Arc::from(vec![std::sync::Arc::new(connections::Process {
             pid: 7,
             comm: Some("evil\u{202e}txt\x1b]0;x".into()),
             exe: None,
             cmdline: None,
             uid: Some(0),
             user: Some("root".into()),
-        }));
+        })]);
         assert_eq!(
             process_cell(&s),
             "evil\\u{202e}txt\\x1b]0;x(pid=7,user=root)"

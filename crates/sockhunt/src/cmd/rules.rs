@@ -227,8 +227,8 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
         ListFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record([
-                "id", "name", "status", "level", "product", "category", "service", "tags",
-                "tests", "passed", "failed", "source",
+                "id", "name", "status", "level", "product", "category", "service", "tags", "tests",
+                "passed", "failed", "source",
             ])?;
             for row in &rows {
                 let tags = row.tags.join(" ");
@@ -315,7 +315,8 @@ fn find<'a>(set: &'a RuleSet, key: &str) -> anyhow::Result<&'a RuleMeta> {
         .iter()
         .copied()
         .filter(|m| {
-            m.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(key))
+            m.id.as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(key))
                 || m.title.eq_ignore_ascii_case(key)
                 || *m.source == *key
                 || m.source.ends_with(&format!("/{key}"))
@@ -487,10 +488,7 @@ fn coverage(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let set = args.source.load()?;
     let (source, text) = match &args.procedures {
-        Some(path) => (
-            path.display().to_string(),
-            fs_err::read_to_string(path)?,
-        ),
+        Some(path) => (path.display().to_string(), fs_err::read_to_string(path)?),
         None => (
             sockhunt_detect::coverage::BUILTIN_PROCEDURES_NAME.to_owned(),
             sockhunt_detect::coverage::BUILTIN_PROCEDURES.to_owned(),

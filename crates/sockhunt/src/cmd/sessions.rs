@@ -111,7 +111,14 @@ pub(crate) fn run(args: SessionsArgs, global: &GlobalOpts) -> anyhow::Result<Exi
     let color = global.color.enabled(io::IsTerminal::is_terminal(&stdout));
     let mut out = io::BufWriter::new(stdout.lock());
     match args.format {
-        Format::Table => write_table(&mut out, &report, &args, color)?,
+        Format::Table => {
+            let view = TableView {
+                all: args.all,
+                inbound: !args.no_inbound,
+                netns: args.all_netns,
+            };
+            write_table(&mut out, &report, view, color)?;
+        }
         Format::Json => write_json(&mut out, &report)?,
         Format::Jsonl => write_jsonl(&mut out, &records(&report, &args))?,
         Format::Csv => write_csv(&mut out, &records(&report, &args))?,
@@ -383,10 +390,21 @@ pub(crate) fn dash(text: &str) -> String {
     }
 }
 
-fn write_table(
+/// Which optional sections the table view shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableView {
+    /// Every utmp record (`-a`).
+    pub(crate) all: bool,
+    /// Inbound remote sessions.
+    pub(crate) inbound: bool,
+    /// A namespace column for inbound sessions.
+    pub(crate) netns: bool,
+}
+
+pub(crate) fn write_table(
     out: &mut impl Write,
     report: &SessionsReport,
-    args: &SessionsArgs,
+    view: TableView,
     color: bool,
 ) -> anyhow::Result<()> {
     let mut table = new_table(
@@ -409,7 +427,7 @@ fn write_table(
     }
     print_table(out, &table)?;
 
-    if args.all {
+    if view.all {
         section(out, "utmp records (who -a)", color)?;
         let mut table = new_table(
             &[
@@ -442,16 +460,16 @@ fn write_table(
         print_table(out, &table)?;
     }
 
-    if !args.no_inbound {
+    if view.inbound {
         section(out, "Inbound remote sessions", color)?;
         let mut header = vec!["SERVICE", "LOCAL", "REMOTE", "USER", "PROCESS"];
-        if args.all_netns {
+        if view.netns {
             header.push("NETNS");
         }
         let mut table = new_table(&header, color);
         for s in &report.inbound {
             let mut row = inbound_row(s);
-            if args.all_netns {
+            if view.netns {
                 row.push(
                     s.netns_name
                         .clone()

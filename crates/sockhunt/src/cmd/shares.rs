@@ -95,7 +95,11 @@ fn row(s: &Share) -> Vec<String> {
     ]
 }
 
-fn write_table(out: &mut impl Write, report: &SharesReport, color: bool) -> anyhow::Result<()> {
+pub(crate) fn write_table(
+    out: &mut impl Write,
+    report: &SharesReport,
+    color: bool,
+) -> anyhow::Result<()> {
     let mut table = new_table(
         &[
             "PROTO",

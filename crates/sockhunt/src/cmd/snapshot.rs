@@ -268,5 +268,16 @@ fn write_table(out: &mut impl Write, snap: &Snapshot, color: bool) -> anyhow::Re
         );
     }
     print_table(out, &table)?;
+
+    section(out, "Sessions", color)?;
+    let view = super::sessions::TableView {
+        all: false,
+        inbound: true,
+        netns: true,
+    };
+    super::sessions::write_table(out, &snap.sessions, view, color)?;
+
+    section(out, "Network shares", color)?;
+    super::shares::write_table(out, &snap.shares, color)?;
     Ok(())
 }

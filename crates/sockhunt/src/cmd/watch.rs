@@ -351,7 +351,7 @@ fn load_detector(args: &WatchArgs) -> anyhow::Result<Detector> {
 
 fn table_header() -> String {
     format!(
-        "{:<20}  {:<8}  {:>7}  {:<10}  RULE: WHAT",
+        "{:<20}  {:<13}  {:>7}  {:<10}  RULE: WHAT",
         "TIME", "LEVEL", "PID", "USER"
     )
 }
@@ -380,7 +380,7 @@ fn table_line(alert: &Alert) -> String {
         _ => String::new(),
     };
     format!(
-        "{time:<20}  {level:<8}  {:>7}  {:<10}  {}: {}{}",
+        "{time:<20}  {level:<13}  {:>7}  {:<10}  {}: {}{}",
         escape::terminal(&pid),
         escape::terminal(&user),
         escape::terminal(&alert.rule.title),

@@ -1,0 +1,287 @@
+//! `sockhunt watch` on the real kernel: discovery run under it raises alerts with the
+//! right pid and image, SIGTERM flushes everything, and the recording replays through
+//! `sockhunt hunt` to the same alerts.
+//!
+//! Needs root and BTF; skips with a printed reason otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn can_run() -> bool {
+    if !nix_is_root() {
+        eprintln!("skipped: the sensor needs root");
+        return false;
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("skipped: the kernel has no BTF");
+        return false;
+    }
+    true
+}
+
+fn nix_is_root() -> bool {
+    // The effective uid, without a dependency: /proc/self/status `Uid:` real, effective...
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Starts `sockhunt watch ARGS` and waits until it says it is watching.
+fn start_watch(args: &[&str]) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child = Command::cargo_bin("sockhunt")
+        .unwrap()
+        .arg("watch")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("watching"), "unexpected start: {first}");
+    // Keep draining stderr so the child never blocks on it.
+    let rest = std::thread::spawn(move || {
+        let mut all = first;
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+            all.push_str(&line);
+            line.clear();
+        }
+        all
+    });
+    (child, rest)
+}
+
+fn stop(child: &mut Child) -> i32 {
+    let pid = i32::try_from(child.id()).unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "watch did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> u32 {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    fs_err::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn alert_pid(alert: &Value) -> Option<u64> {
+    field(&alert["event"], "ProcessId").and_then(Value::as_u64)
+}
+
+/// A field of a serialized event, whether `fields` is an object or `[name, value]` pairs.
+fn field<'a>(event: &'a Value, name: &str) -> Option<&'a Value> {
+    match &event["fields"] {
+        Value::Object(map) => map.get(name),
+        Value::Array(pairs) => pairs
+            .iter()
+            .find(|p| p[0].as_str() == Some(name))
+            .map(|p| &p[1]),
+        _ => None,
+    }
+}
+
+/// What identifies an alert across live and replay: rule, pid and the telling fields.
+fn key(alert: &Value) -> String {
+    let e = &alert["event"];
+    format!(
+        "{} | {:?} | {:?} | {:?} | {:?}",
+        alert["rule"]["title"],
+        field(e, "ProcessId"),
+        field(e, "TargetFilename"),
+        field(e, "Operation"),
+        field(e, "CommandLine"),
+    )
+}
+
+#[test]
+fn discovery_under_watch_alerts_and_replays_to_the_same_alerts() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let record_path = dir.path().join("record.jsonl");
+    let (mut watch, stderr) = start_watch(&[
+        "--format",
+        "jsonl",
+        "--output",
+        alerts_path.to_str().unwrap(),
+        "--record",
+        record_path.to_str().unwrap(),
+    ]);
+
+    let ss = run("ss", &["-tan"]);
+    let cat = run("cat", &["/proc/net/tcp"]);
+    let bash = run("bash", &["-c", "read -r l < /proc/net/tcp6"]);
+    let benign = run("cat", &["/proc/cpuinfo"]);
+    std::thread::sleep(Duration::from_millis(200));
+
+    let code = stop(&mut watch);
+    let stderr = stderr.join().unwrap();
+    assert_eq!(code, 1, "exit 1 means detections; stderr: {stderr}");
+    assert!(
+        stderr.contains("lost: 0 in the kernel, 0 in user space"),
+        "{stderr}"
+    );
+
+    let alerts = jsonl(&alerts_path);
+    let of = |pid: u32| -> Vec<&Value> {
+        alerts
+            .iter()
+            .filter(|a| alert_pid(a) == Some(u64::from(pid)))
+            .collect()
+    };
+    for (name, pid, image) in [
+        ("ss", ss, "/usr/bin/ss"),
+        ("cat /proc/net/tcp", cat, "/usr/bin/cat"),
+        ("bash read", bash, "/usr/bin/bash"),
+    ] {
+        let hits = of(pid);
+        assert!(!hits.is_empty(), "{name} (pid {pid}) raised no alert");
+        for a in hits {
+            assert_eq!(
+                field(&a["event"], "Image").and_then(Value::as_str),
+                Some(image),
+                "{name}: {a}"
+            );
+            assert!(a["rule"]["title"].as_str().is_some_and(|t| !t.is_empty()));
+        }
+    }
+    assert!(
+        of(benign).is_empty(),
+        "cat /proc/cpuinfo raised {:?}",
+        of(benign)
+    );
+
+    // The recording replays to the same alerts.
+    let out = Command::cargo_bin("sockhunt")
+        .unwrap()
+        .args(["hunt", "--format", "jsonl"])
+        .arg(&record_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "alert")
+        .map(|a| key(&a))
+        .collect();
+    let live: BTreeSet<String> = alerts.iter().map(key).collect();
+    assert_eq!(live, replayed);
+}
+
+#[test]
+fn alerts_reach_syslog() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("log");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (mut watch, stderr) = start_watch(&[
+        "--syslog",
+        "--syslog-socket",
+        sock_path.to_str().unwrap(),
+        "--output",
+        dir.path().join("alerts.txt").to_str().unwrap(),
+    ]);
+    let ss = run("ss", &["-tan"]);
+    let mut buf = vec![0u8; 8192];
+    let mut found = false;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !found && Instant::now() < deadline {
+        let Ok(n) = sock.recv(&mut buf) else { break };
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(msg.starts_with("<36>sockhunt["), "{msg}");
+        found = msg.contains(&format!("pid={ss} "));
+    }
+    stop(&mut watch);
+    let stderr = stderr.join().unwrap();
+    assert!(
+        found,
+        "no syslog message for ss (pid {ss}); stderr: {stderr}"
+    );
+    let table = fs_err::read_to_string(dir.path().join("alerts.txt")).unwrap();
+    assert!(table.starts_with("TIME"), "{table}");
+    assert!(table.contains(&format!(" {ss}  ")), "{table}");
+}
+
+#[test]
+fn not_root_is_a_clear_error() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !nix_is_root() || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv to drop to nobody");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("sockhunt");
+    let dir = tempfile::tempdir().unwrap();
+    // nobody cannot execute from root's target directory everywhere: copy the binary.
+    let copy = dir.path().join("sockhunt");
+    fs_err::copy(&bin, &copy).unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
+        .args(["watch", "--events", "--duration", "1s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("needs root"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

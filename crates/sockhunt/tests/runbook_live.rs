@@ -171,3 +171,35 @@ fn which(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+#[test]
+fn procedures_can_run_as_another_user() {
+    if !can_run_sensor() || !which("ss") {
+        return;
+    }
+    let out = Command::cargo_bin("sockhunt")
+        .unwrap()
+        .args([
+            "runbook",
+            "run",
+            "--execute",
+            "--format",
+            "json",
+            "--as",
+            "nobody",
+            "--only",
+            "linux-ss-tan",
+        ])
+        .arg(runbooks().join("linux-t1049.yml"))
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["results"][0]["outcome"], "passed", "{report}");
+}

@@ -140,6 +140,12 @@ pub fn tty_nr_of(dev_path: &Path) -> Option<(u32, SystemTime)> {
     Some((u32::try_from(encoded).ok()?, atime))
 }
 
+/// The most recently started process wins, as in `w`; processes started in the same clock
+/// tick (a shell's `cmd & cmd`) go to the lowest pid, the one `w` meets first.
+fn latest_first(p: &ProcStat) -> (u64, std::cmp::Reverse<i32>) {
+    (p.starttime, std::cmp::Reverse(p.pid))
+}
+
 /// Computes `w`'s columns. With a terminal, processes are matched by controlling
 /// terminal; without one (an ssh command without a pty, a graphical session), by the
 /// session of the leader process.
@@ -168,7 +174,7 @@ pub fn activity(
                         members
                             .iter()
                             .filter(|p| p.pgrp == t)
-                            .max_by_key(|p| p.starttime)
+                            .max_by_key(|p| latest_first(p))
                             .copied()
                     })
                     .or_else(|| leader.and_then(|l| members.iter().find(|p| p.pid == l).copied()));
@@ -178,7 +184,7 @@ pub fn activity(
                 Some(l) => {
                     let members: Vec<&ProcStat> =
                         table.procs.iter().filter(|p| p.session == l).collect();
-                    let fg = members.iter().max_by_key(|p| p.starttime).copied();
+                    let fg = members.iter().max_by_key(|p| latest_first(p)).copied();
                     (members, fg)
                 }
                 None => (Vec::new(), None),

@@ -62,7 +62,9 @@ fn main() {
     let grouped = time("grouped engines (Detector)", &|e| detector.detect(e).len());
     let mut bloom = Detector::new(&rules);
     bloom.set_bloom_prefilter(true);
-    let with_bloom = time("grouped engines + bloom pre-filter", &|e| bloom.detect(e).len());
+    let with_bloom = time("grouped engines + bloom pre-filter", &|e| {
+        bloom.detect(e).len()
+    });
 
     let mut single = rsigma_eval::Engine::new();
     single.extend_compiled_rules(rules.rules().iter().map(|r| r.compiled.clone()));

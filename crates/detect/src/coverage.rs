@@ -127,8 +127,8 @@ pub const BUILTIN_PROCEDURES_NAME: &str = "builtin:rules/.procedures.yml";
 
 /// Parses a procedures file.
 pub fn parse_procedures(source: &str, text: &str) -> Result<ProcedureFile, String> {
-    let file: ProcedureFile = serde_saphyr::from_str(text)
-        .map_err(|e| format!("{source}: not a valid procedures file: {e}"))?;
+    let file: ProcedureFile = crate::yaml::from_str(source, text)
+        .map_err(|e| format!("not a valid procedures file: {e}"))?;
     for procedure in &file.procedures {
         for shape in procedure.records.keys() {
             if !file.shapes.iter().any(|s| &s.id == shape) {

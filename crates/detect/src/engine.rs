@@ -200,6 +200,7 @@ fn accepts(rule: &LogSource, event: &LogSource) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::sync::Arc;
 

@@ -181,6 +181,18 @@ impl fmt::Display for RuleError {
 }
 
 impl RuleError {
+    /// The error as a miette report pointing at its line in `text` (the rule file's
+    /// content), for a terminal.
+    pub fn to_report(&self, text: &str) -> miette::Report {
+        crate::yaml::YamlError {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            message: self.to_string(),
+        }
+        .to_report(text)
+    }
+
     fn new(source: &str, reason: &'static str, message: impl Into<String>) -> Self {
         RuleError {
             file: source.to_owned(),
@@ -280,9 +292,7 @@ impl RuleSet {
             let mut files = Vec::new();
             self.walk(path, &mut files);
             files.sort();
-            for file in files {
-                self.add_file(&file);
-            }
+            self.add_files(&files);
         } else if is_test_file(path) {
             self.warnings.push(RuleError::new(
                 &path.display().to_string(),
@@ -332,118 +342,55 @@ impl RuleSet {
     }
 
     fn add_file(&mut self, path: &Path) {
-        let name = path.display().to_string();
-        match fs_err::read_to_string(path) {
-            Ok(text) => self.add_yaml(&name, &text),
-            Err(e) => self.errors.push(RuleError::new(&name, "io", e.to_string())),
+        self.add_files(&[path.to_path_buf()]);
+    }
+
+    /// Reads, parses and compiles files in parallel, then takes their rules in the given
+    /// order (so duplicate ids resolve the same way on every run).
+    fn add_files(&mut self, files: &[PathBuf]) {
+        use rayon::prelude::*;
+        let parsed: Vec<ParsedFile> = files
+            .par_iter()
+            .map(|path| {
+                let name = path.display().to_string();
+                match fs_err::read_to_string(path) {
+                    Ok(text) => parse_file(&name, &text),
+                    Err(e) => ParsedFile::failed(RuleError::new(&name, "io", e.to_string())),
+                }
+            })
+            .collect();
+        for file in parsed {
+            self.absorb(file);
         }
     }
 
     /// Adds the rules of one YAML text; `source` names it in errors and alerts.
     pub fn add_yaml(&mut self, source: &str, text: &str) {
+        self.absorb(parse_file(source, text));
+    }
+
+    fn absorb(&mut self, file: ParsedFile) {
         self.files += 1;
-        let source_arc: Arc<str> = Arc::from(source);
-
-        // Our own YAML pass first: a syntax error gets its line and column, and the number
-        // of documents tells how many rules the file should yield.
-        let documents = match crate::yaml::from_str_multiple::<DocHead>(source, text) {
-            Ok(docs) => docs,
-            Err(e) => {
-                self.errors.push(RuleError {
-                    file: e.file,
-                    line: e.line,
-                    column: e.column,
-                    title: None,
-                    reason: "yaml",
-                    message: e.message,
-                });
-                return;
-            }
-        };
-        let expected = documents
-            .iter()
-            .filter(|d| !matches!(d.action.as_deref(), Some("global" | "reset")))
-            .count();
-
-        let collection = match rsigma_parser::parse_sigma_yaml(text) {
-            Ok(c) => c,
-            Err(e) => {
-                let location = locate_error(text, &e.to_string());
-                self.errors
-                    .push(RuleError::new(source, "parse", e.to_string()).at(location));
-                return;
-            }
-        };
-        let SigmaCollection {
-            rules,
-            correlations,
-            filters,
-            errors: messages,
-            ..
-        } = collection;
-        let produced = rules.len() + correlations.len() + filters.len();
-        if produced < expected || produced == 0 {
-            // rsigma reports failed documents and warnings in one list; when documents are
-            // missing, every message is part of the explanation.
-            let message = if messages.is_empty() {
-                "no Sigma rule in the file".to_owned()
-            } else {
-                messages.join("; ")
-            };
-            let location = locate_error(text, &message);
-            let reason = if produced == 0 && expected == 0 {
-                "empty"
-            } else {
-                "parse"
-            };
-            let mut error = RuleError::new(source, reason, message).at(location);
-            if expected > 1 {
-                error.message = format!(
-                    "{} of {expected} documents did not load: {}",
-                    expected - produced,
-                    error.message
-                );
-            }
-            self.errors.push(error);
-        } else {
-            for message in messages {
-                let location = locate_error(text, &message);
-                self.warnings
-                    .push(RuleError::new(source, "warning", message).at(location));
-            }
-        }
-
-        for rule in rules {
-            let meta = Arc::new(RuleMeta {
-                id: rule.id.clone(),
-                name: rule.name.clone(),
-                title: rule.title.clone(),
-                level: rule.level.map(Level::from_sigma),
-                status: rule.status.map(status_name),
-                tags: rule.tags.clone(),
-                logsource: logsource_of(&rule.logsource),
-                kind: RuleKind::Detection,
-                source: source_arc.clone(),
-            });
-            if !self.claim_id(&meta, text) {
+        self.errors.extend(file.errors);
+        self.warnings.extend(file.warnings);
+        for (rule, id_at, compiled) in file.rules {
+            let meta = rule_meta(&rule, &file.source);
+            if !self.claim_id(&meta, id_at) {
                 continue;
             }
-            match rsigma_eval::compile_rule(&rule) {
+            match compiled {
                 Ok(compiled) => self.rules.push(LoadedRule {
                     meta,
                     rule,
                     compiled,
                 }),
-                Err(e) => {
-                    let message = e.to_string();
-                    let location = locate_error(text, &message);
-                    let mut error = RuleError::new(source, "compile", message).at(location);
+                Err(mut error) => {
                     error.title = Some(rule.title.clone());
                     self.errors.push(error);
                 }
             }
         }
-        for rule in correlations {
+        for (rule, id_at) in file.correlations {
             let meta = Arc::new(RuleMeta {
                 id: rule.id.clone(),
                 name: rule.name.clone(),
@@ -453,13 +400,13 @@ impl RuleSet {
                 tags: rule.tags.clone(),
                 logsource: LogSource::default(),
                 kind: RuleKind::Correlation,
-                source: source_arc.clone(),
+                source: file.source.clone(),
             });
-            if self.claim_id(&meta, text) {
+            if self.claim_id(&meta, id_at) {
                 self.correlations.push(LoadedCorrelation { meta, rule });
             }
         }
-        for rule in filters {
+        for (rule, id_at) in file.filters {
             let meta = Arc::new(RuleMeta {
                 id: rule.id.clone(),
                 name: rule.name.clone(),
@@ -473,9 +420,9 @@ impl RuleSet {
                     .map(logsource_of)
                     .unwrap_or_default(),
                 kind: RuleKind::Filter,
-                source: source_arc.clone(),
+                source: file.source.clone(),
             });
-            if self.claim_id(&meta, text) {
+            if self.claim_id(&meta, id_at) {
                 self.filters.push(LoadedFilter { meta, rule });
             }
         }
@@ -483,7 +430,7 @@ impl RuleSet {
 
     /// Records the rule's id; a second rule with an id already loaded is refused and
     /// reported, so an alert's rule id always names one rule.
-    fn claim_id(&mut self, meta: &RuleMeta, text: &str) -> bool {
+    fn claim_id(&mut self, meta: &RuleMeta, id_at: Option<(u64, u64)>) -> bool {
         let Some(id) = &meta.id else { return true };
         if let Some(first) = self.ids.get(id) {
             let mut error = RuleError::new(
@@ -491,7 +438,7 @@ impl RuleSet {
                 "duplicate-id",
                 format!("duplicate rule id {id} (already loaded from {first})"),
             )
-            .at(find_text(text, id));
+            .at(id_at);
             error.title = Some(meta.title.clone());
             self.errors.push(error);
             return false;
@@ -552,6 +499,150 @@ impl RuleSet {
     pub fn interest(&self) -> Interest {
         Interest::from_rule_logsources(self.rules.iter().map(|r| r.meta.logsource.clone()))
     }
+}
+
+/// One file parsed and compiled, before its ids are checked against the set.
+struct ParsedFile {
+    source: Arc<str>,
+    errors: Vec<RuleError>,
+    warnings: Vec<RuleError>,
+    /// Each rule with where its id sits and its compiled form (or why it did not compile).
+    rules: Vec<(
+        SigmaRule,
+        Option<(u64, u64)>,
+        Result<CompiledRule, RuleError>,
+    )>,
+    correlations: Vec<(CorrelationRule, Option<(u64, u64)>)>,
+    filters: Vec<(FilterRule, Option<(u64, u64)>)>,
+}
+
+impl ParsedFile {
+    fn failed(error: RuleError) -> ParsedFile {
+        ParsedFile {
+            source: Arc::from(error.file.as_str()),
+            errors: vec![error],
+            warnings: Vec::new(),
+            rules: Vec::new(),
+            correlations: Vec::new(),
+            filters: Vec::new(),
+        }
+    }
+}
+
+fn rule_meta(rule: &SigmaRule, source: &Arc<str>) -> Arc<RuleMeta> {
+    Arc::new(RuleMeta {
+        id: rule.id.clone(),
+        name: rule.name.clone(),
+        title: rule.title.clone(),
+        level: rule.level.map(Level::from_sigma),
+        status: rule.status.map(status_name),
+        tags: rule.tags.clone(),
+        logsource: logsource_of(&rule.logsource),
+        kind: RuleKind::Detection,
+        source: source.clone(),
+    })
+}
+
+/// Parses and compiles one file's text; needs nothing from the set, so files are parsed
+/// in parallel.
+fn parse_file(source: &str, text: &str) -> ParsedFile {
+    let mut file = ParsedFile {
+        source: Arc::from(source),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        rules: Vec::new(),
+        correlations: Vec::new(),
+        filters: Vec::new(),
+    };
+
+    // Our own YAML pass first: a syntax error gets its line and column, and the number
+    // of documents tells how many rules the file should yield.
+    let documents = match crate::yaml::from_str_multiple::<DocHead>(source, text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            file.errors.push(RuleError {
+                file: e.file,
+                line: e.line,
+                column: e.column,
+                title: None,
+                reason: "yaml",
+                message: e.message,
+            });
+            return file;
+        }
+    };
+    let expected = documents
+        .iter()
+        .filter(|d| !matches!(d.action.as_deref(), Some("global" | "reset")))
+        .count();
+
+    let collection = match rsigma_parser::parse_sigma_yaml(text) {
+        Ok(c) => c,
+        Err(e) => {
+            let location = locate_error(text, &e.to_string());
+            file.errors
+                .push(RuleError::new(source, "parse", e.to_string()).at(location));
+            return file;
+        }
+    };
+    let SigmaCollection {
+        rules,
+        correlations,
+        filters,
+        errors: messages,
+        ..
+    } = collection;
+    let produced = rules.len() + correlations.len() + filters.len();
+    if produced < expected || produced == 0 {
+        // rsigma reports failed documents and warnings in one list; when documents are
+        // missing, every message is part of the explanation.
+        let message = if messages.is_empty() {
+            "no Sigma rule in the file".to_owned()
+        } else {
+            messages.join("; ")
+        };
+        let location = locate_error(text, &message);
+        let reason = if produced == 0 && expected == 0 {
+            "empty"
+        } else {
+            "parse"
+        };
+        let mut error = RuleError::new(source, reason, message).at(location);
+        if expected > 1 {
+            error.message = format!(
+                "{} of {expected} documents did not load: {}",
+                expected - produced,
+                error.message
+            );
+        }
+        file.errors.push(error);
+    } else {
+        for message in messages {
+            let location = locate_error(text, &message);
+            file.warnings
+                .push(RuleError::new(source, "warning", message).at(location));
+        }
+    }
+
+    let id_at = |id: &Option<String>| id.as_deref().and_then(|id| find_text(text, id));
+    for rule in rules {
+        let compiled = rsigma_eval::compile_rule(&rule).map_err(|e| {
+            let message = e.to_string();
+            let location = locate_error(text, &message);
+            RuleError::new(source, "compile", message).at(location)
+        });
+        let at = id_at(&rule.id);
+        file.rules.push((rule, at, compiled));
+    }
+    for rule in correlations {
+        let at = id_at(&rule.id);
+        file.correlations.push((rule, at));
+    }
+    for rule in filters {
+        let at = id_at(&rule.id);
+        file.filters.push((rule, at));
+    }
+    file
 }
 
 /// The first lines of a YAML document that the loader itself looks at.
@@ -655,6 +746,7 @@ fn find_text(text: &str, needle: &str) -> Option<(u64, u64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

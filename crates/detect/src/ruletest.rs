@@ -41,7 +41,6 @@ pub fn is_rule_file(path: &Path) -> bool {
     !name.starts_with('.')
         && (name.ends_with(".yml") || name.ends_with(".yaml"))
         && !is_tests_file(path)
-        && name != "procedures.yml"
 }
 
 /// The tests file that belongs to a rule file.
@@ -173,8 +172,14 @@ impl TestFileError {
 
 /// Parses a tests file's text.
 pub fn parse_tests(path: &Path, text: &str) -> Result<TestFile, TestFileError> {
-    let file: TestFile = serde_saphyr::from_str(text)
-        .map_err(|e| TestFileError::new(path, format!("not a valid tests file: {e}")))?;
+    let file: TestFile = crate::yaml::from_str(&path.display().to_string(), text).map_err(|e| {
+        let at = match (e.line, e.column) {
+            (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+            (Some(l), None) => format!("line {l}: "),
+            _ => String::new(),
+        };
+        TestFileError::new(path, format!("not a valid tests file: {at}{}", e.message))
+    })?;
     let mut seen = std::collections::HashSet::new();
     for (i, test) in file.tests.iter().enumerate() {
         if !seen.insert(test.name.as_str()) {

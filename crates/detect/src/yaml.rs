@@ -113,6 +113,7 @@ fn convert(source: &str, error: &serde_saphyr::Error) -> YamlError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

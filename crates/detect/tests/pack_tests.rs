@@ -86,3 +86,63 @@ fn every_pack_test_passes() {
         failures.join("\n")
     );
 }
+
+/// The areas of the T1049 pack (companion/ and correlation/ serve the chains and follow
+/// their own conventions).
+const T1049_AREAS: [&str; 7] = [
+    "windows",
+    "powershell",
+    "linux",
+    "macos",
+    "esxi",
+    "network",
+    "cloud",
+];
+
+#[test]
+fn every_t1049_rule_carries_honest_metadata() {
+    let mut problems = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for area in T1049_AREAS {
+        let (files, _) = collect_rule_files(&[rules_dir().join(area)]);
+        assert!(!files.is_empty(), "no rules in {area}/");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let rule = sockhunt_detect::ruletest::parse_single_rule(&file, &text).unwrap();
+            let name = file.display().to_string();
+            let mut need = |ok: bool, what: &str| {
+                if !ok {
+                    problems.push(format!("{name}: {what}"));
+                }
+            };
+            let id = rule.id.clone().unwrap_or_default();
+            need(
+                id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4,
+                "id is not a UUID",
+            );
+            need(ids.insert(id), "id is used twice");
+            need(rule.status.is_some(), "no status");
+            need(rule.level.is_some(), "no level");
+            need(rule.date.is_some(), "no date");
+            need(
+                rule.author.as_deref() == Some("sockhunt"),
+                "author is not sockhunt",
+            );
+            need(!rule.references.is_empty(), "no references");
+            need(!rule.falsepositives.is_empty(), "no falsepositives");
+            need(
+                rule.description.as_deref().is_some_and(|d| d.len() > 40),
+                "no description",
+            );
+            need(
+                rule.tags.iter().any(|t| t == "attack.t1049"),
+                "not tagged attack.t1049",
+            );
+            need(
+                rule.tags.iter().any(|t| t == "attack.discovery"),
+                "not tagged attack.discovery",
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

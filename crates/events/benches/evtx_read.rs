@@ -64,6 +64,23 @@ fn sockhunt(files: &[PathBuf], rounds: usize, interest: Interest) -> (Duration, 
     (start.elapsed(), stats)
 }
 
+fn process_creation() -> Interest {
+    Interest::from_rule_logsources([LogSource::new(
+        Some("windows"),
+        Some("process_creation"),
+        None,
+    )])
+}
+
+fn discovery() -> Interest {
+    Interest::from_rule_logsources([
+        LogSource::new(Some("windows"), Some("process_creation"), None),
+        LogSource::new(Some("windows"), Some("ps_script"), None),
+        LogSource::new(Some("windows"), Some("ps_module"), None),
+        LogSource::new(Some("windows"), Some("ps_classic_start"), None),
+    ])
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .skip(1)
@@ -80,36 +97,44 @@ fn main() {
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "evtx"))
         .collect();
-    let process_creation = || {
-        Interest::from_rule_logsources([LogSource::new(
-            Some("windows"),
-            Some("process_creation"),
-            None,
-        )])
-    };
-    let discovery = || {
-        Interest::from_rule_logsources([
-            LogSource::new(Some("windows"), Some("process_creation"), None),
-            LogSource::new(Some("windows"), Some("ps_script"), None),
-            LogSource::new(Some("windows"), Some("ps_module"), None),
-            LogSource::new(Some("windows"), Some("ps_classic_start"), None),
-        ])
-    };
     // Warm the page cache and the allocator.
     render_all(&files, 1);
-    let (floor, records) = render_all(&files, rounds);
-    let secs = floor.as_secs_f64();
-    println!("{} files x {rounds} rounds, {records} records", files.len());
-    println!("evtx crate, every record to JSON lines: {secs:.3} s (1.00)");
-    for (name, interest) in [
-        ("sockhunt, every record normalised", Interest::everything()),
-        ("sockhunt, process_creation rules", process_creation()),
-        ("sockhunt, process_creation + PowerShell", discovery()),
-    ] {
-        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+    let cases: Vec<(&str, fn() -> Interest)> = vec![
+        ("sockhunt, every record normalised", Interest::everything),
+        ("sockhunt, process_creation rules", process_creation),
+        ("sockhunt, process_creation + PowerShell", discovery),
+    ];
+    let peer = "evtx crate, every record to JSON lines";
+    let run_peer = only.as_ref().is_none_or(|o| peer.contains(o.as_str()));
+    // Two noisy cores: the cases take turns, three times, and each keeps its best time.
+    let mut best_peer = Duration::MAX;
+    let mut records = 0;
+    let mut best: Vec<(Duration, ReadStats)> = vec![(Duration::MAX, ReadStats::default()); cases.len()];
+    for _ in 0..3 {
+        if run_peer {
+            let (time, n) = render_all(&files, rounds);
+            best_peer = best_peer.min(time);
+            records = n;
+        }
+        for (i, (name, interest)) in cases.iter().enumerate() {
+            if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+                continue;
+            }
+            let (time, stats) = sockhunt(&files, rounds, interest());
+            if time < best[i].0 {
+                best[i] = (time, stats);
+            }
+        }
+    }
+    let secs = best_peer.as_secs_f64();
+    println!("{} files x {rounds} rounds, {records} records; best of 3", files.len());
+    if run_peer {
+        println!("{peer}: {secs:.3} s (1.00)");
+    }
+    for ((name, _), (time, stats)) in cases.iter().zip(best) {
+        if time == Duration::MAX {
             continue;
         }
-        let (time, stats) = sockhunt(&files, rounds, interest);
         println!(
             "{name}: {:.3} s ({:.2}) events {} skipped {} errors {}",
             time.as_secs_f64(),

@@ -157,7 +157,19 @@ fn main() {
         jsonl.len() as f64 / 1e6,
         audit.len() as f64 / 1e6
     );
-    let reader = best(|| read_all(Format::Generic, &jsonl));
+    // A further argument picks one input: `cargo bench --bench readers -- auditd`.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if wanted("jsonl") {
+        bench_jsonl(&jsonl);
+    }
+    if wanted("auditd") {
+        bench_auditd(&audit);
+    }
+}
+
+fn bench_jsonl(jsonl: &[u8]) {
+    let reader = best(|| read_all(Format::Generic, jsonl));
     let floor = best(|| {
         let mut n = 0;
         for line in jsonl.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
@@ -168,9 +180,12 @@ fn main() {
         n
     });
     report("jsonl", reader, "serde_json::Value parse floor", floor);
-    let reader = best(|| read_all(Format::Auditd, &audit));
+}
+
+fn bench_auditd(audit: &[u8]) {
+    let reader = best(|| read_all(Format::Auditd, audit));
     let floor = best(|| {
-        let mut cursor = Cursor::new(&audit[..]);
+        let mut cursor = Cursor::new(audit);
         let mut line = Vec::new();
         let mut n = 0;
         while cursor.read_until(b'\n', &mut line).unwrap_or(0) > 0 {

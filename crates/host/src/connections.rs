@@ -296,8 +296,12 @@ impl OwnerNote {
     /// The sentence every output format shows; the first word is the short reason.
     pub fn as_str(self) -> &'static str {
         match self {
-            OwnerNote::NoDescriptor => "no descriptor: TIME-WAIT and request sockets belong to no process",
-            OwnerNote::PermissionDenied => "permission denied: some /proc/<pid>/fd could not be read",
+            OwnerNote::NoDescriptor => {
+                "no descriptor: TIME-WAIT and request sockets belong to no process"
+            }
+            OwnerNote::PermissionDenied => {
+                "permission denied: some /proc/<pid>/fd could not be read"
+            }
             OwnerNote::Exited => "exited: a process ended during the walk",
             OwnerNote::NotHeld => "none: no process holds it",
             OwnerNote::NotLookedFor => "not looked for: the walk stopped early",
@@ -483,8 +487,9 @@ pub struct ConnectionQuery {
     pub uids: Vec<u32>,
     /// Find the owning processes of every socket (one walk of `/proc/*/fd`).
     pub processes: bool,
-    /// Keep walking `/proc` after every selected socket has an owner, to find all owners
-    /// of shared sockets even when a filter leaves only a few.
+    /// Keep walking `/proc` after every selected socket has an owner. Without it, a query
+    /// narrowed by port or uid to a few sockets stops the walk as soon as each has one
+    /// owner; unnarrowed queries always find every owner.
     pub all_owners: bool,
     /// Dump every network namespace, not only the current one.
     pub all_netns: bool,
@@ -668,6 +673,10 @@ mod size {
     /// A row per socket, hundreds of thousands of rows: growth here is memory.
     #[test]
     fn socket_row_stays_small() {
-        assert!(std::mem::size_of::<super::Socket>() <= 160, "{}", std::mem::size_of::<super::Socket>());
+        assert!(
+            std::mem::size_of::<super::Socket>() <= 160,
+            "{}",
+            std::mem::size_of::<super::Socket>()
+        );
     }
 }

@@ -169,6 +169,10 @@ pub enum SessionEnd {
     Crash,
     /// The system was shut down while the user was logged in.
     Down,
+    /// No end record, and the login process no longer exists (`gone - no logout` in
+    /// `last`): killed, or its logout record lost or removed. Only judged for the live
+    /// wtmp of this boot.
+    Gone,
 }
 
 /// One entry of the login history.

@@ -19,6 +19,9 @@ pub struct SharesOptions {
     /// A mountinfo file to read instead of the live mount table (a fixture, or a copy
     /// taken from another host). Mount points are then not looked up on this host.
     pub mountinfo: Option<PathBuf>,
+    /// With [`mountinfo`](Self::mountinfo): the directory its mount points are relative
+    /// to (a mounted disk image), so their owners can still be looked up.
+    pub root: Option<PathBuf>,
     /// Also read the mount table of every other mount namespace (containers), through
     /// `/proc/<pid>/mountinfo` of one process in each.
     pub all_mount_namespaces: bool,
@@ -34,6 +37,7 @@ impl Default for SharesOptions {
     fn default() -> Self {
         Self {
             mountinfo: None,
+            root: None,
             all_mount_namespaces: false,
             stat_timeout: Duration::from_secs(2),
             proc_root: None,

@@ -220,3 +220,41 @@ fn other_mount_namespaces_are_read() {
         report.sources.iter().map(|s| &s.path).collect::<Vec<_>>()
     );
 }
+
+/// A mount table copied from another host, with that host's disk mounted somewhere:
+/// mount point owners are looked up under the given root, and a missing one is named.
+#[test]
+fn owners_are_looked_up_under_a_root() {
+    let root = tempfile::tempdir().unwrap();
+    let team = root.path().join("mnt/team share");
+    std::fs::create_dir_all(&team).unwrap();
+    std::os::unix::fs::chown(&team, Some(43210), Some(43210)).unwrap();
+    let report = shares::collect(&SharesOptions {
+        mountinfo: Some(fixture("network")),
+        root: Some(root.path().to_path_buf()),
+        ..SharesOptions::default()
+    });
+    let nfs = report
+        .shares
+        .iter()
+        .find(|s| s.mount_point == "/mnt/team share")
+        .unwrap();
+    assert_eq!(nfs.owner_uid, Some(43210));
+    assert_eq!(nfs.owner_source.as_deref(), Some("mount_point"));
+    // The cifs share keeps its uid= option; mount points that do not exist are named.
+    let cifs = report
+        .shares
+        .iter()
+        .find(|s| s.mount_point == "/mnt/finance")
+        .unwrap();
+    assert_eq!(cifs.owner_source.as_deref(), Some("uid_option"));
+    let missing = root.path().join("srv/legacy");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with(&format!("{}: owner unknown", missing.display()))),
+        "{:?}",
+        report.warnings
+    );
+}

@@ -14,7 +14,11 @@
 //! - a burst at a target rate of 5,000 execs per second from two spawner threads, with
 //!   the kernel and user drop counters and the exec-to-event latency percentiles.
 //!
+//! - a record storm: one process opening `/proc/self/net/dev` as fast as it can, every
+//!   open a record, to see where the ring buffer and the 10 ms drain stop keeping up.
+//!
 //! Environment: `STORM_EXECS` (default 5000), `STORM_OPENS` (default 1000000),
+//! `STORM_RECORDS` (default 200000),
 //! `STORM_ROUNDS` (default 3).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -29,6 +33,7 @@ use nix::time::{clock_gettime, ClockId};
 use sockhunt_sensor::{Item, SensorConfig, Summary, WatchOptions, Watcher};
 
 const CHILD_ENV: &str = "SOCKHUNT_STORM_OPEN_CHILD";
+const PATH_ENV: &str = "SOCKHUNT_STORM_OPEN_PATH";
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -73,10 +78,10 @@ fn openat_storm(m: u64) -> f64 {
     (children_cpu() - c0).as_nanos() as f64 / m as f64
 }
 
-fn open_child(m: u64) {
+fn open_child(m: u64, path: &str) {
     for _ in 0..m {
         // openat(AT_FDCWD, ..., O_RDONLY|O_CLOEXEC) and close: nothing else.
-        drop(std::fs::File::open("/etc/hostname").unwrap());
+        drop(std::fs::File::open(path).unwrap());
     }
 }
 
@@ -156,7 +161,8 @@ fn paced_burst(rate: u64, secs: u64) -> (u64, Duration) {
 
 fn main() {
     if let Ok(m) = std::env::var(CHILD_ENV) {
-        open_child(m.parse().unwrap());
+        let path = std::env::var(PATH_ENV).unwrap_or_else(|_| "/etc/hostname".to_owned());
+        open_child(m.parse().unwrap(), &path);
         return;
     }
     if std::env::args().any(|a| a == "--list") {
@@ -231,5 +237,29 @@ fn main() {
         summary.user_drops,
         summary.exec_latency_us_p50.unwrap_or(0),
         summary.exec_latency_us_p99.unwrap_or(0),
+    );
+
+    // Every open of a network table makes a record: as many as one process can open,
+    // to see where the ring buffer and the 10 ms drain stop keeping up.
+    let records = env_num("STORM_RECORDS", 200_000);
+    let s = start_sensor();
+    let t0 = Instant::now();
+    let status = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, records.to_string())
+        .env(PATH_ENV, "/proc/self/net/dev")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let took = t0.elapsed();
+    let (summary, cpu, events) = s.stop();
+    println!(
+        "record storm: {records} table opens in {:.2} s ({:.0} records/s, {:.0} MB/s of records): \
+         {events} events, {} kernel drops, {} user drops; sensor user space {:.0} ns CPU per record",
+        took.as_secs_f64(),
+        records as f64 / took.as_secs_f64(),
+        records as f64 * 1232.0 / took.as_secs_f64() / 1e6,
+        summary.kernel_drops.total(),
+        summary.user_drops,
+        cpu.as_nanos() as f64 / records as f64,
     );
 }

@@ -152,6 +152,7 @@ pub(crate) fn print_table(out: &mut impl Write, table: &Table) -> io::Result<()>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -45,7 +45,7 @@ fn table_lists_alerts_in_time_order() {
     2024-05-01T10:00:00Z  web1               Sockets listed with ss                   low     alice  ss -tanp      [F]/logs/linux.jsonl:line 1
     2024-05-01T10:00:02Z  web2.corp.example  Network connections listed with netstat  medium  bob    =netstat -an  [F]/logs/linux.jsonl:line 3
     ");
-    insta::assert_snapshot!(stderr, @"sockhunt: 2 alerts (2 events matched) from 2 of 2 rules over 1 inputs (0 not logs, skipped): 4 records, 1 skipped by the pre-filter, 3 events, 0 outside --since/--until/--host; 0 rule errors, 0 unreadable inputs, 0 record errors");
+    insta::assert_snapshot!(stderr, @"sockhunt: 2 alerts (2 events matched), 0 chains, from 2 of 2 rules over 1 inputs (0 not logs, skipped): 4 records, 1 skipped by the pre-filter, 3 events, 0 outside --since/--until/--host; 0 rule errors, 0 unreadable inputs, 0 record errors");
 }
 
 #[test]

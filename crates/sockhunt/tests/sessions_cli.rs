@@ -125,7 +125,7 @@ impl Fixture {
     fn with_logind(self) -> Self {
         let logind = self.path("logind");
         std::fs::create_dir(&logind).unwrap();
-        for name in ["7", "c2", "12"] {
+        for name in ["3", "7", "c2", "12"] {
             std::fs::copy(logind_fixtures().join(name), logind.join(name)).unwrap();
         }
         self
@@ -295,6 +295,11 @@ fn non_root_run_says_what_is_missing() {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
+    std::fs::set_permissions(
+        fx.path("logind").join("c2"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let out = Command::new("setpriv")
         .args([
             "--reuid",
@@ -321,10 +326,20 @@ fn non_root_run_says_what_is_missing() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["partial"], true);
+    assert!(
+        text.contains("/logind: 1 session file(s) could not be read"),
+        "{text}"
+    );
+    let users: Vec<&str> = doc["logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["session_id"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        doc["logins"].as_array().unwrap().len(),
-        3,
-        "logind sessions are still listed"
+        users,
+        ["3", "7", "12"],
+        "the readable logind sessions are still listed"
     );
 }
 

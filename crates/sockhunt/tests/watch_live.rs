@@ -85,8 +85,20 @@ fn stop(child: &mut Child) -> i32 {
     }
 }
 
+/// The absolute path a tool runs from (the image the sensor must report).
+fn which(name: &str) -> String {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed"))
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn run(program: &str, args: &[&str]) -> u32 {
-    let mut child = Command::new(program)
+    let mut child = Command::new(which(program))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -174,16 +186,16 @@ fn discovery_under_watch_alerts_and_replays_to_the_same_alerts() {
             .collect()
     };
     for (name, pid, image) in [
-        ("ss", ss, "/usr/bin/ss"),
-        ("cat /proc/net/tcp", cat, "/usr/bin/cat"),
-        ("bash read", bash, "/usr/bin/bash"),
+        ("ss", ss, which("ss")),
+        ("cat /proc/net/tcp", cat, which("cat")),
+        ("bash read", bash, which("bash")),
     ] {
         let hits = of(pid);
         assert!(!hits.is_empty(), "{name} (pid {pid}) raised no alert");
         for a in hits {
             assert_eq!(
                 field(&a["event"], "Image").and_then(Value::as_str),
-                Some(image),
+                Some(image.as_str()),
                 "{name}: {a}"
             );
             assert!(a["rule"]["title"].as_str().is_some_and(|t| !t.is_empty()));

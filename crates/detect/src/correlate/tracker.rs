@@ -748,6 +748,13 @@ impl HuntChains {
         self.tracker.errors()
     }
 
+    /// Whether some chain takes this rule's detections. A detector built with a level
+    /// filter (`--min-level`) should keep these rules anyway and filter their alerts at
+    /// output instead: chains are built from informational steps.
+    pub fn wants(&self, rule: &RuleMeta) -> bool {
+        self.tracker.wants(rule)
+    }
+
     /// Takes one finished input's matched events.
     pub fn add(&mut self, hits: &[Hit]) {
         for hit in hits {

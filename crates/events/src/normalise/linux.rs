@@ -34,7 +34,7 @@ use std::collections::{HashMap, VecDeque};
 
 use jiff::Timestamp;
 
-use crate::event::{Event, Fields, LogSource, Provenance, Value};
+use crate::event::{Event, FieldName, Fields, LogSource, Provenance, Value};
 
 /// auditd exec events.
 pub const AUDITD_PROCESS_CREATION: LogSource =
@@ -152,7 +152,7 @@ pub(crate) struct AuditEvent {
     time: Option<Timestamp>,
     node: Option<String>,
     types: Vec<String>,
-    syscall: Vec<(String, String)>,
+    syscall: Vec<(FieldName, String)>,
     argc: Option<usize>,
     args: Vec<Arg>,
     has_execve: bool,
@@ -160,8 +160,8 @@ pub(crate) struct AuditEvent {
     proctitle: Option<String>,
     path_names: Vec<String>,
     path_types: Vec<String>,
-    other: Vec<(String, String)>,
-    enriched: Vec<(String, String)>,
+    other: Vec<(FieldName, String)>,
+    enriched: Vec<(FieldName, String)>,
 }
 
 /// Parses the `TIME:SERIAL` stamp's time: epoch seconds with milliseconds, or the
@@ -223,8 +223,11 @@ impl AuditEvent {
         let pairs = kv_pairs(plain);
         match kind {
             "SYSCALL" => {
+                // One SYSCALL record per event, its keys unique: no need to look for
+                // earlier values (the fields keep the last one anyway).
+                self.syscall.reserve(pairs.len());
                 for (key, raw) in pairs {
-                    push_first(&mut self.syscall, key, decode(key, &raw));
+                    self.syscall.push((intern(key), decode(key, &raw)));
                 }
             }
             "EXECVE" => {
@@ -468,17 +471,21 @@ impl AuditEvent {
                 _ => Value::List(self.types.iter().map(|t| Value::Str(t.clone())).collect()),
             },
         );
-        for (key, value) in &self.syscall {
-            if self.has_execve && matches!(key.as_str(), "a0" | "a1" | "a2" | "a3") {
+        let has_execve = self.has_execve;
+        for (key, value) in self.syscall {
+            if has_execve && matches!(key.as_ref(), "a0" | "a1" | "a2" | "a3") {
                 continue;
             }
-            f.set(key.clone(), value.as_str());
+            f.set(key, Value::Str(value));
         }
         if let Some(argc) = self.argc {
             f.set("argc", i64::try_from(argc).unwrap_or(i64::MAX));
         }
-        for (i, arg) in args.iter().enumerate() {
-            f.set(format!("a{i}"), arg.as_str());
+        for (i, arg) in args.into_iter().enumerate() {
+            match ARG_NAMES.get(i) {
+                Some(name) => f.set(*name, Value::Str(arg)),
+                None => f.set(format!("a{i}"), Value::Str(arg)),
+            }
         }
         if let Some(cwd) = &self.cwd {
             f.set("cwd", cwd.as_str());
@@ -492,9 +499,9 @@ impl AuditEvent {
         if !self.path_types.is_empty() {
             f.set("nametype", list(&self.path_types));
         }
-        for (key, value) in self.other.iter().chain(&self.enriched) {
-            if f.get(key).is_none() {
-                f.set(key.clone(), value.as_str());
+        for (key, value) in self.other.into_iter().chain(self.enriched) {
+            if f.get(&key).is_none() {
+                f.set(key, Value::Str(value));
             }
         }
         event.fields = f;
@@ -509,11 +516,99 @@ fn list(items: &[String]) -> Value {
     }
 }
 
-fn push_first(out: &mut Vec<(String, String)>, key: &str, value: String) {
+fn push_first(out: &mut Vec<(FieldName, String)>, key: &str, value: String) {
     if !out.iter().any(|(k, _)| k == key) {
-        out.push((key.to_owned(), value));
+        out.push((intern(key), value));
     }
 }
+
+/// The names auditd writes most are shared, not allocated per record.
+fn intern(key: &str) -> FieldName {
+    macro_rules! known {
+        ($($name:literal),* $(,)?) => {
+            match key {
+                $($name => Some($name),)*
+                _ => None,
+            }
+        };
+    }
+    let known: Option<&'static str> = known!(
+        "arch",
+        "syscall",
+        "success",
+        "exit",
+        "a0",
+        "a1",
+        "a2",
+        "a3",
+        "items",
+        "ppid",
+        "pid",
+        "auid",
+        "uid",
+        "gid",
+        "euid",
+        "suid",
+        "fsuid",
+        "egid",
+        "sgid",
+        "fsgid",
+        "tty",
+        "ses",
+        "comm",
+        "exe",
+        "subj",
+        "key",
+        "item",
+        "name",
+        "inode",
+        "dev",
+        "mode",
+        "ouid",
+        "ogid",
+        "rdev",
+        "nametype",
+        "cap_fp",
+        "cap_fi",
+        "cap_fe",
+        "cap_fver",
+        "cap_frootid",
+        "cwd",
+        "argc",
+        "proctitle",
+        "op",
+        "acct",
+        "hostname",
+        "addr",
+        "terminal",
+        "res",
+        "id",
+        "obj",
+        "ARCH",
+        "SYSCALL",
+        "AUID",
+        "UID",
+        "GID",
+        "EUID",
+        "SUID",
+        "FSUID",
+        "EGID",
+        "SGID",
+        "FSGID",
+        "OUID",
+        "OGID",
+    );
+    match known {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(key.to_owned()),
+    }
+}
+
+/// `a0`... names for the first arguments.
+const ARG_NAMES: [&str; 16] = [
+    "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "a11", "a12", "a13", "a14",
+    "a15",
+];
 
 /// Processes whose exec was seen, by pid, so a child's exec can name its parent. Bounded:
 /// the oldest entries are forgotten first.

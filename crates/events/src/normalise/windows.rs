@@ -446,33 +446,38 @@ pub fn flatten_event_data(data: &serde_json::Value, fields: &mut Fields) {
         return;
     };
     for (key, value) in map {
-        if key == "#attributes" {
-            continue;
+        data_entry(key, value, fields);
+    }
+}
+
+/// One entry of an EventData or UserData object.
+fn data_entry(key: &str, value: &serde_json::Value, fields: &mut Fields) {
+    if key == "#attributes" {
+        return;
+    }
+    if key == "#text" {
+        if let Some(v) = json_value(value) {
+            fields.set("Data", v);
         }
-        if key == "#text" {
+        return;
+    }
+    match value {
+        serde_json::Value::Object(inner) if !inner.contains_key("#text") => {
+            if key == "Data" || inner.is_empty() {
+                return;
+            }
+            // UserData's element (`LogFileCleared`...), or a nested element: its
+            // children are the fields.
+            flatten_event_data(value, fields);
+        }
+        serde_json::Value::Object(inner) => {
+            if let Some(v) = inner.get("#text").and_then(json_value) {
+                fields.set(key.to_owned(), v);
+            }
+        }
+        _ => {
             if let Some(v) = json_value(value) {
-                fields.set("Data", v);
-            }
-            continue;
-        }
-        match value {
-            serde_json::Value::Object(inner) if !inner.contains_key("#text") => {
-                if key == "Data" || inner.is_empty() {
-                    continue;
-                }
-                // UserData's element (`LogFileCleared`...), or a nested element: its
-                // children are the fields.
-                flatten_event_data(value, fields);
-            }
-            serde_json::Value::Object(inner) => {
-                if let Some(v) = inner.get("#text").and_then(json_value) {
-                    fields.set(key.clone(), v);
-                }
-            }
-            _ => {
-                if let Some(v) = json_value(value) {
-                    fields.set(key.clone(), v);
-                }
+                fields.set(key.to_owned(), v);
             }
         }
     }
@@ -574,6 +579,266 @@ pub fn from_evtx_json(
         event.original = Some(Original::Json(doc));
     }
     Some(event)
+}
+
+/// Like [`from_evtx_json`], straight from the rendered bytes when the original is not
+/// kept: no JSON document is built, the EventData values go directly into fields, and
+/// the EventData of a record no rule wants is not even decoded.
+pub fn from_evtx_bytes(
+    bytes: &[u8],
+    interest: &Interest,
+    keep_original: bool,
+    provenance: Provenance,
+    fallback_time: Option<jiff::Timestamp>,
+) -> Result<Option<Event>, serde_json::Error> {
+    if keep_original {
+        let doc: serde_json::Value = serde_json::from_slice(bytes)?;
+        return Ok(from_evtx_json(doc, interest, true, provenance, fallback_time));
+    }
+    let mut parsed = direct::Parsed {
+        interest: Some(interest),
+        ..direct::Parsed::default()
+    };
+    serde::de::DeserializeSeed::deserialize(
+        direct::Root(&mut parsed),
+        &mut serde_json::Deserializer::from_slice(bytes),
+    )?;
+    let Some(logsource) = parsed.logsource.take() else {
+        return Ok(None);
+    };
+    let mut fields = parsed.fields;
+    let ids = WinIds {
+        event_id: parsed.event_id,
+        channel: &parsed.channel,
+        provider: &parsed.provider,
+        computer: parsed.computer.as_deref(),
+    };
+    normalise(&ids, &logsource, &mut fields);
+    let mut event = Event::new(logsource, provenance);
+    event.time = parsed.time.or(fallback_time);
+    event.host = parsed.computer;
+    event.fields = fields;
+    Ok(Some(event))
+}
+
+/// The streaming reading of a rendered record behind [`from_evtx_bytes`].
+mod direct {
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserializer;
+
+    use super::{data_entry, event_id_of, logsource, parse_time};
+    use crate::event::{Fields, LogSource, Value};
+    use crate::interest::Interest;
+
+    #[derive(Default)]
+    pub(super) struct Parsed<'i> {
+        pub(super) interest: Option<&'i Interest>,
+        pub(super) event_id: Option<u32>,
+        pub(super) channel: String,
+        pub(super) provider: String,
+        pub(super) computer: Option<String>,
+        pub(super) time: Option<jiff::Timestamp>,
+        /// Set once System is read and the record is wanted.
+        pub(super) logsource: Option<LogSource>,
+        pub(super) fields: Fields,
+    }
+
+    /// `{"Event": {...}}`
+    pub(super) struct Root<'a, 'i>(pub(super) &'a mut Parsed<'i>);
+
+    impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Root<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object with Event")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "Event" {
+                    map.next_value_seed(Body(&mut *self.0))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// `{"System": {...}, "EventData": {...}}`
+    struct Body<'a, 'i>(&'a mut Parsed<'i>);
+
+    impl<'de> DeserializeSeed<'de> for Body<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Body<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an Event object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let parsed = self.0;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match &*key {
+                    "System" => {
+                        let system: serde_json::Map<String, serde_json::Value> =
+                            map.next_value()?;
+                        read_system(parsed, &system);
+                    }
+                    "EventData" | "UserData" if parsed.logsource.is_some() => {
+                        map.next_value_seed(Data(&mut parsed.fields))?;
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn read_system(parsed: &mut Parsed<'_>, system: &serde_json::Map<String, serde_json::Value>) {
+        let text = |v: Option<&serde_json::Value>| -> Option<String> {
+            match v? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Object(map) => map.get("#text")?.as_str().map(str::to_owned),
+                _ => None,
+            }
+        };
+        parsed.event_id = system.get("EventID").and_then(event_id_of);
+        parsed.channel = text(system.get("Channel")).unwrap_or_default();
+        parsed.provider = system
+            .get("Provider")
+            .and_then(|p| p.get("#attributes"))
+            .and_then(|a| a.get("Name"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        parsed.computer = text(system.get("Computer"));
+        parsed.time = system
+            .get("TimeCreated")
+            .and_then(|t| t.get("#attributes"))
+            .and_then(|a| a.get("SystemTime"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(parse_time);
+        let ls = logsource(&parsed.channel, &parsed.provider, parsed.event_id);
+        if parsed.interest.is_none_or(|i| i.wants(&ls)) {
+            parsed.logsource = Some(ls);
+        }
+    }
+
+    /// EventData or UserData: scalar values go straight into fields, nested ones (unnamed
+    /// `Data` lists, UserData's element) through [`data_entry`].
+    struct Data<'a>(&'a mut Fields);
+
+    impl<'de> DeserializeSeed<'de> for Data<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Data<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("EventData")
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, v: &str) -> Result<(), E> {
+            self.0.set("Data", Value::Str(v.to_owned()));
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+            let list: serde_json::Value =
+                Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+            data_entry("#text", &list, self.0);
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match map.next_value::<Scalar>()? {
+                    Scalar::Absent => {}
+                    Scalar::Value(v) => self.0.set(key.into_owned(), v),
+                    Scalar::Nested(v) => data_entry(&key, &v, self.0),
+                }
+            }
+            Ok(())
+        }
+    }
+
+    use serde::Deserialize;
+
+    /// One EventData value.
+    enum Scalar {
+        Absent,
+        Value(Value),
+        Nested(serde_json::Value),
+    }
+
+    impl<'de> Deserialize<'de> for Scalar {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ScalarVisitor)
+        }
+    }
+
+    struct ScalarVisitor;
+
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Scalar;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a value")
+        }
+        fn visit_unit<E>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Absent)
+        }
+        fn visit_none<E>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Absent)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+            Ok(Scalar::Value(Value::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+            Ok(Scalar::Value(Value::Int(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+            Ok(Scalar::Value(match i64::try_from(v) {
+                Ok(n) => Value::Int(n),
+                Err(_) => Value::Float(v as f64),
+            }))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+            Ok(Scalar::Value(Value::Float(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+            Ok(Scalar::Value(Value::Str(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+            Ok(Scalar::Value(Value::Str(v)))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+            let v: serde_json::Value =
+                Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+            Ok(Scalar::Nested(v))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+            let v: serde_json::Value =
+                Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            Ok(Scalar::Nested(v))
+        }
+    }
 }
 
 /// A record time: RFC 3339 (`2019-06-20T08:07:42.3318108Z`), or a civil time without a

@@ -10,8 +10,13 @@ use super::procnet::{self, Table};
 use super::procwalk::{self, WalkOptions};
 use super::sock_diag::{self, DiagError, DiagSocket, InetRequest};
 use crate::connections::{
-    ConnectionQuery, ConnectionReport, Error, Family, OwnerNote, Owners, Process, Proto, Socket, StateSet,
+    ConnectionQuery, ConnectionReport, Error, Family, OwnerNote, Owners, Process, Proto, Socket,
+    StateSet,
 };
+
+/// When set, the `/proc/net` tables are read instead of netlink (as when netlink is
+/// refused), to compare the two or to work around a kernel that answers badly.
+pub const PROC_NET_ENV: &str = "SOCKHUNT_PROC_NET";
 
 /// What one namespace's dump produced.
 #[derive(Debug, Default)]
@@ -176,6 +181,14 @@ fn kernel_states(q: &ConnectionQuery) -> StateSet {
 /// Dumps the calling thread's namespace over netlink, falling back to the text tables in
 /// `net_dir` per table when netlink is refused.
 fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String> {
+    if std::env::var_os(PROC_NET_ENV).is_some() {
+        let mut out = dump_procnet(q, net_dir)?;
+        out.notes.push(format!(
+            "{PROC_NET_ENV} is set: read {} instead of netlink",
+            net_dir.display()
+        ));
+        return Ok(out);
+    }
     let mut diag = match DiagSocket::open() {
         Ok(d) => d,
         Err(e) => {
@@ -186,6 +199,10 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
         }
     };
     let mut out = DumpOut::default();
+    // Sized once from the kernel's socket count: a growing Vec of 100,000 rows would
+    // otherwise peak at twice its length. Pages never filled are never resident, so a
+    // filter that keeps few rows costs nothing for the generous size.
+    out.rows.reserve(socket_count_estimate(net_dir));
     let states = kernel_states(q);
     for (family, proto) in inet_dumps(q) {
         let mut req = InetRequest {
@@ -246,6 +263,22 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
         }
     }
     Ok(out)
+}
+
+/// Sockets in use plus TIME-WAIT sockets, from `sockstat` (an upper bound of the rows).
+fn socket_count_estimate(net_dir: &Path) -> usize {
+    let Ok(text) = fs_err::read_to_string(net_dir.join("sockstat")) else { return 0 };
+    let field = |line_prefix: &str, name: &str| -> usize {
+        text.lines()
+            .find(|l| l.starts_with(line_prefix))
+            .and_then(|l| {
+                let mut words = l.split_whitespace();
+                words.find(|w| *w == name)?;
+                words.next()?.parse().ok()
+            })
+            .unwrap_or(0)
+    };
+    (field("sockets:", "used") + field("TCP:", "tw")).min(1 << 22)
 }
 
 fn fallback_table(
@@ -309,7 +342,16 @@ fn dump_procnet(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String> 
 /// Attaches owning processes (and applies the `pids` filter) with one `/proc` walk.
 fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
     let inodes: Vec<u64> = report.sockets.iter().map(|s| s.inode).collect();
-    let walk = procwalk::find_owners(&inodes, &WalkOptions { pids: q.pids.clone(), early_stop: !q.all_owners });
+    // Stopping once every socket has an owner pays off when a filter narrowed the
+    // listing to a few sockets; a plain listing wants every owner of shared listeners.
+    let narrowed = !q.ports.is_empty() || !q.uids.is_empty();
+    let walk = procwalk::find_owners(
+        &inodes,
+        &WalkOptions {
+            pids: q.pids.clone(),
+            early_stop: narrowed && !q.all_owners,
+        },
+    );
     drop(inodes);
     if let Some(e) = &walk.proc_error {
         report.warn(format!("cannot list processes: {e}; owners are unknown"));
@@ -325,11 +367,18 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
         ));
     }
     if walk.exited > 0 {
-        report.warnings.push(format!("{} processes exited during the /proc walk", walk.exited));
+        report.warnings.push(format!(
+            "{} processes exited during the /proc walk",
+            walk.exited
+        ));
     }
     let hits = walk.hits;
 
-    let mut pids: Vec<u32> = if q.processes { hits.iter().map(|&(_, pid)| pid).collect() } else { Vec::new() };
+    let mut pids: Vec<u32> = if q.processes {
+        hits.iter().map(|&(_, pid)| pid).collect()
+    } else {
+        Vec::new()
+    };
     pids.sort_unstable();
     pids.dedup();
     let details: HashMap<u32, Arc<Process>> = procwalk::process_details(&pids);
@@ -339,7 +388,10 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
         if let Some(o) = shared.get(pids) {
             return o.clone();
         }
-        let list: Owners = pids.iter().filter_map(|p| details.get(p).cloned()).collect();
+        let list: Owners = pids
+            .iter()
+            .filter_map(|p| details.get(p).cloned())
+            .collect();
         shared.insert(pids.to_vec(), list.clone());
         list
     };
@@ -355,7 +407,11 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
 
     let mut next = 0;
     let mut pid_buf: Vec<u32> = Vec::new();
-    let mut keep: Vec<bool> = if q.pids.is_empty() { Vec::new() } else { vec![false; report.sockets.len()] };
+    let mut keep: Vec<bool> = if q.pids.is_empty() {
+        Vec::new()
+    } else {
+        vec![false; report.sockets.len()]
+    };
     for (i, s) in report.sockets.iter_mut().enumerate() {
         pid_buf.clear();
         while next < hits.len() && hits[next].0 as usize == i {
@@ -369,7 +425,11 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
             continue;
         }
         if pid_buf.is_empty() {
-            s.processes_note = Some(if s.inode == 0 { OwnerNote::NoDescriptor } else { empty_note });
+            s.processes_note = Some(if s.inode == 0 {
+                OwnerNote::NoDescriptor
+            } else {
+                empty_note
+            });
         } else {
             s.processes = owners_of(&pid_buf);
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
@@ -36,7 +36,7 @@ pub fn collect(options: &SharesOptions) -> SharesReport {
         Some(path) => vec![Table {
             path: path.clone(),
             namespace: None,
-            root: None,
+            root: options.root.clone(),
         }],
         None if options.all_mount_namespaces => namespace_tables(&proc_root, &mut report),
         None => vec![Table {
@@ -152,21 +152,24 @@ fn read_table(table: &Table, stat_timeout: Duration, report: &mut SharesReport) 
     }
     report.sources.push(source);
     report.mounts_examined += mounts.len();
-    for mount in &mounts {
-        if let Some(mut share) = share_from(mount) {
+    let mut shares: Vec<Share> = mounts
+        .iter()
+        .filter_map(share_from)
+        .map(|mut share| {
             share.mount_namespace = table.namespace.map(|(ns, _)| ns);
             share.namespace_pid = table.namespace.map(|(_, pid)| pid);
-            if share.owner_uid.is_none() {
-                if let Some(root) = &table.root {
-                    owner_from_mount_point(&mut share, root, stat_timeout, report);
-                }
-            }
-            share.owner = share
-                .owner_uid
-                .and_then(uzers::get_user_by_uid)
-                .map(|u| u.name().to_string_lossy().into_owned());
-            report.shares.push(share);
-        }
+            share
+        })
+        .collect();
+    if let Some(root) = &table.root {
+        owners_from_mount_points(&mut shares, root, stat_timeout, report);
+    }
+    for mut share in shares {
+        share.owner = share
+            .owner_uid
+            .and_then(uzers::get_user_by_uid)
+            .map(|u| u.name().to_string_lossy().into_owned());
+        report.shares.push(share);
     }
 }
 
@@ -215,39 +218,51 @@ pub fn share_from(mount: &MountInfo) -> Option<Share> {
 }
 
 /// `stat` of a network mount point blocks for as long as its server does not answer
-/// (a hard NFS mount: forever), so it runs on a thread that is abandoned on timeout.
-fn owner_from_mount_point(
-    share: &mut Share,
+/// (a hard NFS mount: forever). Every lookup runs on its own thread, all against one
+/// deadline, so ten dead servers cost one timeout rather than ten; threads still blocked
+/// at the deadline are abandoned.
+fn owners_from_mount_points(
+    shares: &mut [Share],
     root: &Path,
     timeout: Duration,
     report: &mut SharesReport,
 ) {
-    let path = root.join(share.mount_point.trim_start_matches('/'));
-    let (tx, rx) = mpsc::channel();
-    let probe = path.clone();
-    let spawned = std::thread::Builder::new()
-        .name("share-stat".into())
-        .spawn(move || {
-            let _ = tx.send(std::fs::metadata(&probe).map(|m| m.uid()));
-        });
-    if let Err(err) = spawned {
-        report
-            .warnings
-            .push(format!("{}: owner not looked up: {err}", share.mount_point));
-        return;
+    let mut pending = Vec::new();
+    for (index, share) in shares.iter().enumerate() {
+        // A forged table could name `/../..` to probe outside the root: skip such paths.
+        if share.owner_uid.is_some() || share.mount_point.split('/').any(|c| c == "..") {
+            continue;
+        }
+        let path = root.join(share.mount_point.trim_start_matches('/'));
+        let (tx, rx) = mpsc::channel();
+        let probe = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("share-stat".into())
+            .spawn(move || {
+                let _ = tx.send(std::fs::metadata(&probe).map(|m| m.uid()));
+            });
+        match spawned {
+            Ok(_) => pending.push((index, path, rx)),
+            Err(err) => {
+                report.warn_partial(format!("{}: owner not looked up: {err}", path.display()))
+            }
+        }
     }
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(uid)) => {
-            share.owner_uid = Some(uid);
-            share.owner_source = Some("mount_point".into());
+    let deadline = Instant::now() + timeout;
+    for (index, path, rx) in pending {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Ok(uid)) => {
+                shares[index].owner_uid = Some(uid);
+                shares[index].owner_source = Some("mount_point".into());
+            }
+            Ok(Err(err)) => {
+                report.warn_partial(format!("{}: owner unknown: {err}", path.display()));
+            }
+            Err(_) => report.warn_partial(format!(
+                "{}: no answer within {} ms (server unreachable?); owner unknown",
+                path.display(),
+                timeout.as_millis()
+            )),
         }
-        Ok(Err(err)) => {
-            report.warn_partial(format!("{}: owner unknown: {err}", path.display()));
-        }
-        Err(_) => report.warn_partial(format!(
-            "{}: no answer within {} ms (server unreachable?); owner unknown",
-            path.display(),
-            timeout.as_millis()
-        )),
     }
 }

@@ -22,6 +22,7 @@ const LOGIND_DIR: &str = "/run/systemd/sessions";
 const UTMP_PATHS: [&str; 2] = ["/run/utmp", "/var/run/utmp"];
 const WTMP_PATH: &str = "/var/log/wtmp";
 const WTMPDB_PATH: &str = "/var/lib/wtmpdb/wtmp.db";
+const LASTLOG2_PATH: &str = "/var/lib/lastlog/lastlog2.db";
 
 /// Problems listed per source before the rest are only counted, so a wtmp full of
 /// garbage does not produce a megabyte of warnings.
@@ -80,6 +81,16 @@ pub fn collect(options: &SessionsOptions) -> SessionsReport {
         .clone()
         .unwrap_or_else(|| PathBuf::from(WTMPDB_PATH));
     note_wtmpdb(&wtmpdb, options.history, &mut report);
+    if options.wtmpdb.is_none() && Path::new(LASTLOG2_PATH).exists() {
+        // lastlog2 keeps only each user's latest login, which neither `who` nor `last`
+        // shows; its presence is recorded so a reader knows where else to look.
+        report.sources.push(status(
+            "lastlog2",
+            PathBuf::from(LASTLOG2_PATH),
+            SourceState::NotRead,
+            0,
+        ));
+    }
 
     if options.history {
         let wtmp_path = options
@@ -93,7 +104,11 @@ pub fn collect(options: &SessionsOptions) -> SessionsReport {
             &mut report,
             false,
         );
-        report.history = Some(history(&records));
+        let mut entries = history(&records);
+        if options.wtmp.is_none() && options.proc_root.is_none() {
+            mark_gone(&mut entries, &proc_root);
+        }
+        report.history = Some(entries);
     }
 
     if options.inbound {
@@ -473,6 +488,23 @@ pub fn history(records: &[UtmpRecord]) -> Vec<HistoryEntry> {
     out
 }
 
+/// A login still open in the live wtmp whose process has vanished. Only logins after the
+/// last boot are judged: earlier pids belong to another boot.
+fn mark_gone(entries: &mut [HistoryEntry], proc_root: &Path) {
+    let since_boot = entries
+        .iter()
+        .rposition(|e| e.kind == "reboot")
+        .map_or(0, |i| i + 1);
+    for entry in &mut entries[since_boot..] {
+        if entry.ended_by == Some(SessionEnd::StillLoggedIn)
+            && entry.pid > 0
+            && !proc_root.join(entry.pid.to_string()).exists()
+        {
+            entry.ended_by = Some(SessionEnd::Gone);
+        }
+    }
+}
+
 fn system_entry(kind: &str, r: &UtmpRecord) -> HistoryEntry {
     HistoryEntry {
         kind: kind.to_string(),
@@ -608,6 +640,27 @@ fn collect_inbound_procfs(proc_root: &Path, report: &mut SessionsReport) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_logins_of_vanished_processes_are_gone() {
+        let proc_root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(proc_root.path().join("100")).unwrap();
+        let login = |pid| HistoryEntry {
+            kind: "login".into(),
+            user: "u".into(),
+            tty: format!("pts/{pid}"),
+            from: String::new(),
+            from_addr: None,
+            start: None,
+            end: None,
+            ended_by: Some(SessionEnd::StillLoggedIn),
+            pid,
+        };
+        let mut entries = vec![login(100), login(200)];
+        mark_gone(&mut entries, proc_root.path());
+        assert_eq!(entries[0].ended_by, Some(SessionEnd::StillLoggedIn));
+        assert_eq!(entries[1].ended_by, Some(SessionEnd::Gone));
+    }
 
     #[test]
     fn hostile_tty_names_are_not_looked_up() {

@@ -206,7 +206,7 @@ impl DiagSocket {
         loop {
             let n = self.recv()?;
             let datagram = self.buf[..n].to_vec();
-            let step = parse_datagram(&datagram, &mut |_| {})?;
+            let step = parse_datagram(&datagram, None, &mut |_| {})?;
             out.push(datagram);
             if step.done {
                 return Ok(out);
@@ -251,10 +251,11 @@ impl DiagSocket {
         on_msg: &mut dyn FnMut(&[u8]),
     ) -> Result<DumpStats, DiagError> {
         self.send(msg)?;
+        let seq = u32_ne(msg, 8);
         let mut stats = DumpStats::default();
         loop {
             let n = self.recv()?;
-            let step = parse_datagram(&self.buf[..n], on_msg).map_err(|e| match e {
+            let step = parse_datagram(&self.buf[..n], Some(seq), on_msg).map_err(|e| match e {
                 DiagError::Kernel { source, .. } => DiagError::Kernel {
                     what: what.to_owned(),
                     source,
@@ -283,7 +284,14 @@ pub struct Step {
 
 /// Walks the netlink messages of one datagram, handing each `SOCK_DIAG_BY_FAMILY` payload
 /// to `on_msg`. Handles multipart replies, `NLMSG_DONE`, `NLMSG_ERROR` and padding.
-pub fn parse_datagram(buf: &[u8], on_msg: &mut dyn FnMut(&[u8])) -> Result<Step, DiagError> {
+///
+/// With `expect_seq`, messages of another sequence number (left over from an earlier dump
+/// that failed halfway) are skipped.
+pub fn parse_datagram(
+    buf: &[u8],
+    expect_seq: Option<u32>,
+    on_msg: &mut dyn FnMut(&[u8]),
+) -> Result<Step, DiagError> {
     let mut step = Step::default();
     let mut off = 0;
     while off + NLMSG_HDRLEN <= buf.len() {
@@ -297,6 +305,10 @@ pub fn parse_datagram(buf: &[u8], on_msg: &mut dyn FnMut(&[u8])) -> Result<Step,
             });
         }
         let payload = &buf[off + NLMSG_HDRLEN..off + len];
+        if expect_seq.is_some_and(|seq| seq != u32_ne(buf, off + 8)) {
+            off += align4(len);
+            continue;
+        }
         step.interrupted |= flags & NLM_F_DUMP_INTR != 0;
         match ty {
             NLMSG_DONE => {
@@ -580,7 +592,7 @@ mod tests {
     fn parse_all(datagrams: &[Vec<u8>], f: &mut dyn FnMut(&[u8])) -> Step {
         let mut total = Step::default();
         for d in datagrams {
-            let step = parse_datagram(d, f).unwrap();
+            let step = parse_datagram(d, None, f).unwrap();
             total.messages += step.messages;
             if step.done {
                 total.done = true;
@@ -742,19 +754,21 @@ mod tests {
         m.extend_from_slice(&[0u8; 8]);
         m.extend_from_slice(&(-libc::EPERM).to_ne_bytes());
         m.extend_from_slice(&[0u8; 16]);
-        let err = parse_datagram(&m, &mut |_| {}).unwrap_err();
+        let err = parse_datagram(&m, None, &mut |_| {}).unwrap_err();
+        // Another dump's error is not ours.
+        assert_eq!(parse_datagram(&m, Some(7), &mut |_| {}).unwrap(), Step::default());
         assert!(err.is_refused(), "{err}");
         // A length pointing past the end.
         let mut bad = m.clone();
         bad[0] = 200;
         assert!(matches!(
-            parse_datagram(&bad, &mut |_| {}),
+            parse_datagram(&bad, None, &mut |_| {}),
             Err(DiagError::Malformed { .. })
         ));
         // Every truncation of a real datagram is either an error or fewer messages.
         let datagrams = read_fixture("tcp4_all.bin");
         for cut in 0..datagrams[0].len() {
-            let _ = parse_datagram(&datagrams[0][..cut], &mut |p| {
+            let _ = parse_datagram(&datagrams[0][..cut], None, &mut |p| {
                 let _ = parse_inet_msg(p, Proto::Tcp);
             });
         }

@@ -19,6 +19,8 @@ use crate::escape::terminal;
 #[command(after_help = "\
 With no protocol flag every protocol is listed; -4/-6 alone limit the listing to TCP, UDP and raw.
 By default only connected sockets are listed, as ss does: add -l for listeners or -a for all.
+Sockets come from netlink sock_diag; where it is refused (or SOCKHUNT_PROC_NET=1 is set) the
+/proc/net tables are read instead. Warnings name anything that could not be seen.
 
 EXAMPLES:
     sockhunt conns -tlp                        listening TCP sockets and their processes
@@ -73,8 +75,8 @@ pub(crate) struct ConnectionsArgs {
     /// Numeric output (always the case; accepted for `ss -n` habits).
     #[arg(short = 'n', long)]
     numeric: bool,
-    /// Find every owner of shared sockets even when a filter leaves few sockets (the walk
-    /// of /proc otherwise stops once each socket has one owner).
+    /// Find every owner of shared sockets even with --port or --user (which otherwise stop
+    /// the walk of /proc once each of a few sockets has one owner).
     #[arg(long)]
     all_owners: bool,
     /// Every network namespace: each row is tagged with its namespace, name and container.

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
+use sockhunt_detect::correlate::{Chain, ChainConfig, ChainStats, HuntChains};
 use sockhunt_detect::hunt::{expand_inputs, FileOutcome, HuntOptions, HuntSummary};
-use sockhunt_detect::{Alert, Detector, Level, RuleSet};
+use sockhunt_detect::{Alert, Detector, Level, RuleError, RuleSet};
 use sockhunt_events::Format;
 
 use crate::cli::GlobalOpts;
@@ -93,6 +94,15 @@ pub(crate) struct HuntArgs {
     #[arg(long)]
     stats: bool,
 
+    /// Skip chain correlation (one alert per chain of discovery behaviour, from the
+    /// correlation rules loaded).
+    #[arg(long)]
+    no_chains: bool,
+
+    /// Window of every chain rule instead of its own timespan (30m, 2h...).
+    #[arg(long, value_name = "DURATION", conflicts_with = "no_chains")]
+    chain_window: Option<String>,
+
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -104,11 +114,12 @@ pub(crate) enum HuntFormat {
     /// Aligned columns, sorted by time.
     Table,
     /// One JSON object per alert (the whole normalised event and the original record),
-    /// then one summary object.
+    /// then one per chain, then one summary object.
     Jsonl,
-    /// One JSON document: alerts and summary.
+    /// One JSON document: alerts, chains and summary.
     Json,
-    /// Comma-separated values, cells guarded against spreadsheet formulas.
+    /// Comma-separated values, one row per alert (no chains), cells guarded against
+    /// spreadsheet formulas.
     Csv,
 }
 
@@ -163,9 +174,13 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
         rules.add_path(path);
     }
     let mut errors = 0u64;
+    let snippets = io::stderr().is_terminal() && !global.quiet;
     for error in rules.errors() {
         errors += 1;
         eprintln!("sockhunt: rule error: {}", terminal(&error.to_string()));
+        if snippets {
+            show_rule_snippet(error);
+        }
     }
     if !global.quiet {
         for warning in rules.warnings() {
@@ -200,6 +215,22 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
         errors += 1;
         eprintln!("sockhunt: error: {}", terminal(&error.to_string()));
     }
+
+    // Chains: correlation rules over the matched events of every input, in time order.
+    let mut chains = if args.no_chains || rules.correlations().is_empty() {
+        None
+    } else {
+        let mut config = ChainConfig::default();
+        if let Some(window) = &args.chain_window {
+            config = config.with_window(window)?;
+        }
+        let chains = HuntChains::new(&rules, &config);
+        for error in chains.errors() {
+            errors += 1;
+            eprintln!("sockhunt: rule error: {}", terminal(&error.to_string()));
+        }
+        Some(chains)
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -237,6 +268,9 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
                 progress.as_ref(),
                 &mut record_errors_shown,
             );
+            if let Some(chains) = &mut chains {
+                chains.add(&outcome.hits);
+            }
             if write_error.is_none() {
                 if let Err(e) = writer.file(&mut out, outcome) {
                     // A closed pipe ends the hunt; anything else is reported at the end.
@@ -251,23 +285,54 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     if let Some(e) = write_error {
         return Err(e).context("cannot write the results");
     }
-    writer.finish(&mut out, &summary)?;
+    let (chains, chain_stats) = match chains {
+        Some(c) => c.finish(),
+        None => (Vec::new(), ChainStats::default()),
+    };
+    writer.finish(&mut out, &summary, &chains, &chain_stats)?;
     out.finish()?;
 
     errors += summary.files_failed + summary.stats.errors;
     if !global.quiet {
-        print_summary(&summary, &rules, detector.rules().len(), args.stats)?;
+        print_summary(
+            &summary,
+            &rules,
+            detector.rules().len(),
+            chains.len(),
+            args.stats,
+        )?;
     }
     Ok(if summary.interrupted {
         eprintln!("sockhunt: interrupted: results so far are written");
         ExitCode::from(130)
     } else if errors > 0 {
         ExitCode::from(2)
-    } else if summary.alerts > 0 {
+    } else if summary.alerts > 0 || !chains.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Shows the rule file around a located error, on a terminal, when the file's text has
+/// nothing that would need escaping (the snippet is printed as it is).
+fn show_rule_snippet(error: &RuleError) {
+    if error.line.is_none() {
+        return;
+    }
+    let text = match sockhunt_detect::pack::get(&error.file) {
+        Some(file) => file.text.to_owned(),
+        None => match fs_err::read_to_string(&error.file) {
+            Ok(text) => text,
+            Err(_) => return,
+        },
+    };
+    let plain = text
+        .split('\n')
+        .all(|line| matches!(terminal(line), std::borrow::Cow::Borrowed(_)));
+    if plain {
+        eprintln!("{:?}", error.to_report(&text));
+    }
 }
 
 fn progress_bar(
@@ -427,16 +492,35 @@ impl AlertWriter {
         out.write_all(&bytes)
     }
 
-    fn finish(&mut self, out: &mut Output, summary: &HuntSummary) -> anyhow::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut Output,
+        summary: &HuntSummary,
+        chains: &[Chain],
+        chain_stats: &ChainStats,
+    ) -> anyhow::Result<()> {
         match self.format {
             HuntFormat::Jsonl => {
-                let line = serde_json::json!({"type": "summary", "summary": summary});
+                for chain in chains {
+                    serde_json::to_writer(&mut *out, chain)?;
+                    out.write_all(b"\n")?;
+                }
+                let line = serde_json::json!({
+                    "type": "summary",
+                    "summary": summary,
+                    "chains": chain_stats,
+                });
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
             }
             HuntFormat::Json => {
                 sort_alerts(&mut self.kept);
-                let doc = serde_json::json!({"alerts": self.kept, "summary": summary});
+                let doc = serde_json::json!({
+                    "alerts": self.kept,
+                    "chains": chains,
+                    "summary": summary,
+                    "chain_stats": chain_stats,
+                });
                 serde_json::to_writer_pretty(&mut *out, &doc)?;
                 out.write_all(b"\n")?;
             }
@@ -451,6 +535,12 @@ impl AlertWriter {
                 sort_alerts(&mut self.kept);
                 if !self.kept.is_empty() {
                     write_table(out, &self.kept, self.color)?;
+                }
+                if !chains.is_empty() {
+                    if !self.kept.is_empty() {
+                        writeln!(out)?;
+                    }
+                    write_chains(out, chains, self.color)?;
                 }
             }
         }
@@ -525,6 +615,39 @@ fn write_table(out: &mut impl Write, alerts: &[Alert], color: bool) -> io::Resul
     print_table(out, &table)
 }
 
+/// One row per chain; `--format jsonl` gives every step with its record.
+fn write_chains(out: &mut impl Write, chains: &[Chain], color: bool) -> io::Result<()> {
+    let mut table = new_table(
+        &[
+            "FIRST",
+            "LAST",
+            "CHAIN",
+            "LEVEL",
+            "GROUP",
+            "STEPS",
+            "TECHNIQUES",
+        ],
+        color,
+    );
+    let time = |t: &Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for chain in chains {
+        let group: Vec<String> = chain.group.iter().map(|(_, v)| v.clone()).collect();
+        add_row(
+            &mut table,
+            &[
+                &time(&chain.first),
+                &time(&chain.last),
+                &chain.rule.title,
+                chain.level.map_or("-", Level::as_str),
+                &group.join(" "),
+                &chain.step_count().to_string(),
+                &chain.techniques.join(" "),
+            ],
+        );
+    }
+    print_table(out, &table)
+}
+
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
@@ -538,14 +661,16 @@ fn print_summary(
     summary: &HuntSummary,
     rules: &RuleSet,
     active_rules: usize,
+    chains: usize,
     full: bool,
 ) -> anyhow::Result<()> {
     let mut err = io::stderr().lock();
     writeln!(
         err,
-        "sockhunt: {} alerts ({} events matched) from {} of {} rules over {} inputs ({} not logs, skipped): {} records, {} skipped by the pre-filter, {} events, {} outside --since/--until/--host; {} rule errors, {} unreadable inputs, {} record errors",
+        "sockhunt: {} alerts ({} events matched), {} chains, from {} of {} rules over {} inputs ({} not logs, skipped): {} records, {} skipped by the pre-filter, {} events, {} outside --since/--until/--host; {} rule errors, {} unreadable inputs, {} record errors",
         summary.alerts,
         summary.matched_events,
+        chains,
         summary.per_rule.len(),
         active_rules,
         summary.files,
@@ -613,6 +738,7 @@ fn print_summary(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -172,11 +172,11 @@ pub(crate) fn run(command: RulesCommand, global: &GlobalOpts) -> anyhow::Result<
 struct ListRow<'a> {
     id: Option<&'a str>,
     name: &'a str,
-    status: &'a str,
-    level: &'a str,
-    product: &'a str,
-    category: &'a str,
-    service: &'a str,
+    status: Option<&'a str>,
+    level: Option<&'a str>,
+    product: Option<&'a str>,
+    category: Option<&'a str>,
+    service: Option<&'a str>,
     tags: Vec<&'a str>,
     tests: TestStatus,
     tests_passed: usize,
@@ -205,11 +205,11 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
             ListRow {
                 id: m.id.as_deref(),
                 name: &m.title,
-                status: m.status.as_deref().unwrap_or("-"),
-                level: m.level.map_or("-", |l| l.as_str()),
-                product: m.logsource.product.as_deref().unwrap_or("-"),
-                category: m.logsource.category.as_deref().unwrap_or("-"),
-                service: m.logsource.service.as_deref().unwrap_or("-"),
+                status: m.status.as_deref(),
+                level: m.level.map(|l| l.as_str()),
+                product: m.logsource.product.as_deref(),
+                category: m.logsource.category.as_deref(),
+                service: m.logsource.service.as_deref(),
                 tags: m.tags.iter().map(String::as_str).collect(),
                 tests: r.status(),
                 tests_passed: passed,
@@ -221,11 +221,12 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
     let mut out = Output::create(None)?;
     match args.format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &rows)?;
-            writeln!(out)?;
+            // Serialised first, so a closed pipe surfaces as the io::Error main.rs looks for.
+            let text = serde_json::to_string_pretty(&rows)?;
+            writeln!(out, "{text}")?;
         }
         ListFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
+            let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record([
                 "id", "name", "status", "level", "product", "category", "service", "tags", "tests",
                 "passed", "failed", "source",
@@ -238,11 +239,11 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 w.write_record([
                     csv_guard(row.id.unwrap_or("")).as_ref(),
                     &csv_guard(row.name),
-                    row.status,
-                    row.level,
-                    &csv_guard(row.product),
-                    &csv_guard(row.category),
-                    &csv_guard(row.service),
+                    row.status.unwrap_or(""),
+                    row.level.unwrap_or(""),
+                    &csv_guard(row.product.unwrap_or("")),
+                    &csv_guard(row.category.unwrap_or("")),
+                    &csv_guard(row.service.unwrap_or("")),
                     &csv_guard(&tags),
                     &tests,
                     &passed,
@@ -250,7 +251,8 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                     &csv_guard(row.source),
                 ])?;
             }
-            w.flush()?;
+            let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.write_all(&bytes)?;
         }
         ListFormat::Table => {
             let color = global.color.enabled(std::io::stdout().is_terminal());
@@ -261,11 +263,7 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                 color,
             );
             for row in &rows {
-                let category = if row.category == "-" {
-                    row.service
-                } else {
-                    row.category
-                };
+                let category = row.category.or(row.service).unwrap_or("-");
                 let tags: Vec<&str> = row
                     .tags
                     .iter()
@@ -284,9 +282,9 @@ fn list(args: &ListArgs, global: &GlobalOpts) -> anyhow::Result<ExitCode> {
                     &mut table,
                     &[
                         row.name,
-                        row.status,
-                        row.level,
-                        row.product,
+                        row.status.unwrap_or("-"),
+                        row.level.unwrap_or("-"),
+                        row.product.unwrap_or("-"),
                         category,
                         &tags.join(","),
                         &tests,
@@ -448,8 +446,8 @@ fn summarise(out: &mut Output, reports: &[RuleReport], args: &TestArgs) -> anyho
         .filter(|r| r.status() == TestStatus::Fail)
         .count();
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, reports)?;
-        writeln!(out)?;
+        let text = serde_json::to_string_pretty(reports)?;
+        writeln!(out, "{text}")?;
         return Ok(failed_rules > 0);
     }
     for report in reports {
@@ -479,8 +477,8 @@ fn coverage(args: &CoverageArgs) -> anyhow::Result<ExitCode> {
     let set = args.source.load()?;
     let layer = navigator_layer("sockhunt rules", metas(&set));
     let mut out = Output::create(args.output.as_deref())?;
-    serde_json::to_writer_pretty(&mut out, &layer)?;
-    writeln!(out)?;
+    let text = serde_json::to_string_pretty(&layer)?;
+    writeln!(out, "{text}")?;
     out.finish()?;
     Ok(ExitCode::SUCCESS)
 }

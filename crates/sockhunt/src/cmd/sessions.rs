@@ -370,6 +370,7 @@ fn history_row(h: &HistoryEntry) -> Vec<String> {
         Some(sessions::SessionEnd::Logout) => when(&h.end),
         Some(sessions::SessionEnd::Crash) => format!("crash {}", when(&h.end)),
         Some(sessions::SessionEnd::Down) => format!("down {}", when(&h.end)),
+        Some(sessions::SessionEnd::Gone) => "gone - no logout".to_string(),
         None => "-".into(),
     };
     vec![
@@ -422,10 +423,28 @@ pub(crate) fn write_table(
         ],
         color,
     );
+    // systemd 256+ opens a `manager` session for every user's service manager: not a
+    // login, and it would list every user twice. `-a` and the data formats keep them.
+    let mut managers = 0usize;
     for login in &report.logins {
+        if !view.all
+            && login
+                .class
+                .as_deref()
+                .is_some_and(|c| c.starts_with("manager"))
+        {
+            managers += 1;
+            continue;
+        }
         add_row(&mut table, login_row(login));
     }
     print_table(out, &table)?;
+    if managers > 0 {
+        writeln!(
+            out,
+            "({managers} user-manager session(s) not shown; -a shows them)"
+        )?;
+    }
 
     if view.all {
         section(out, "utmp records (who -a)", color)?;

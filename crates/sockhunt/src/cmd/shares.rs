@@ -31,6 +31,11 @@ pub(crate) struct SharesArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) mountinfo: Option<PathBuf>,
 
+    /// With --mountinfo: look the mount points up under this directory (a mounted image of
+    /// the host the mount table came from) to find their owners.
+    #[arg(long, value_name = "DIR", requires = "mountinfo")]
+    pub(crate) root: Option<PathBuf>,
+
     /// How long to wait for a mount point to answer before giving up on its owner (a dead
     /// NFS server blocks forever).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
@@ -45,6 +50,7 @@ impl SharesArgs {
     pub(crate) fn options(&self) -> SharesOptions {
         SharesOptions {
             mountinfo: self.mountinfo.clone(),
+            root: self.root.clone(),
             all_mount_namespaces: self.all_mount_namespaces,
             stat_timeout: Duration::from_millis(self.stat_timeout_ms),
             proc_root: None,

@@ -193,6 +193,8 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
 
     let started = Instant::now();
     let mut alerts = 0u64;
+    // Kernel hook to alert written, per alert: the figure the sensor promises to keep low.
+    let mut alert_latency_us: Vec<u64> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     let mut handle = |item: Item<'_>,
                       out: &mut Writer,
@@ -223,6 +225,12 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
             let detections = detector.detect(event);
             if !detections.is_empty() {
                 let event = Arc::new(event.clone());
+                if let Some(at) = event.time {
+                    let us = jiff::Timestamp::now().as_microsecond() - at.as_microsecond();
+                    if alert_latency_us.len() < 100_000 {
+                        alert_latency_us.push(u64::try_from(us).unwrap_or(0));
+                    }
+                }
                 for detection in detections {
                     alerts += 1;
                     let alert = Alert {
@@ -298,7 +306,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     flushed?;
     let summary = summary.context("sensor")?;
     if !global.quiet {
-        print_summary(&summary, alerts, started.elapsed());
+        print_summary(&summary, alerts, &mut alert_latency_us, started.elapsed());
     }
     Ok(if alerts > 0 {
         ExitCode::from(1)
@@ -414,11 +422,20 @@ fn syslog_line(alert: &Alert) -> String {
     .into_owned()
 }
 
-fn print_summary(s: &Summary, alerts: u64, took: Duration) {
-    let lat = match (s.exec_latency_us_p50, s.exec_latency_us_p99) {
+fn print_summary(s: &Summary, alerts: u64, alert_latency_us: &mut [u64], took: Duration) {
+    let mut lat = match (s.exec_latency_us_p50, s.exec_latency_us_p99) {
         (Some(p50), Some(p99)) => format!(", exec-to-event latency p50 {p50} us, p99 {p99} us"),
         _ => String::new(),
     };
+    if !alert_latency_us.is_empty() {
+        alert_latency_us.sort_unstable();
+        let at = |p: usize| alert_latency_us[(alert_latency_us.len() - 1) * p / 100];
+        lat.push_str(&format!(
+            ", hook-to-alert latency p50 {} us, p99 {} us",
+            at(50),
+            at(99)
+        ));
+    }
     eprintln!(
         "sockhunt: watched {:.1} s: {} records, {} events, {} alerts, {} excluded (own tree); \
          lost: {} in the kernel, {} in user space{lat}",

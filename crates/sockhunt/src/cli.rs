@@ -14,7 +14,12 @@ use crate::cmd;
 /// host with an eBPF sensor that catches discovery by what it does rather than by the name
 /// of the program doing it.
 #[derive(Debug, Parser)]
-#[command(name = "sockhunt", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "sockhunt",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_long_help = AFTER_HELP)]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -41,15 +46,15 @@ EXAMPLES:
 #[derive(Debug, Args)]
 pub(crate) struct GlobalOpts {
     /// When to colour output: auto colours only on a terminal.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub(crate) color: ColorChoice,
 
     /// More diagnostics on standard error (-v info, -vv debug, -vvv trace).
-    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub(crate) verbose: u8,
 
     /// Only errors on standard error.
-    #[arg(short = 'q', long, global = true)]
+    #[arg(short = 'q', long, global = true, help_heading = "Global options")]
     pub(crate) quiet: bool,
 }
 

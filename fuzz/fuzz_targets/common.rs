@@ -43,8 +43,14 @@ pub fn run(format: Format, data: &[u8]) {
         &options,
         &mut sink,
     ) {
-        assert_eq!(stats.events, sink.events, "every counted event reached the sink");
-        assert_eq!(stats.errors, sink.errors, "every counted error reached the sink");
+        assert_eq!(
+            stats.events, sink.events,
+            "every counted event reached the sink"
+        );
+        assert_eq!(
+            stats.errors, sink.errors,
+            "every counted error reached the sink"
+        );
     }
     // Sniffing must not panic either.
     let _ = Format::sniff(data);

@@ -81,6 +81,10 @@ fn discovery() -> Interest {
     ])
 }
 
+fn nothing() -> Interest {
+    Interest::from_rule_logsources([LogSource::new(Some("linux"), None, None)])
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .skip(1)
@@ -103,6 +107,7 @@ fn main() {
         ("sockhunt, every record normalised", Interest::everything),
         ("sockhunt, process_creation rules", process_creation),
         ("sockhunt, process_creation + PowerShell", discovery),
+        ("sockhunt, rules for another product (every record skipped)", nothing),
     ];
     let peer = "evtx crate, every record to JSON lines";
     let run_peer = only.as_ref().is_none_or(|o| peer.contains(o.as_str()));

@@ -28,7 +28,13 @@ impl EventSink for Count {
 
 fn jsonl_input() -> Vec<u8> {
     let mut out = String::new();
-    let commands = ["ss -tanp", "netstat -an", "lsof -i -n -P", "who -a", "ls -la /tmp"];
+    let commands = [
+        "ss -tanp",
+        "netstat -an",
+        "lsof -i -n -P",
+        "who -a",
+        "ls -la /tmp",
+    ];
     for i in 0..EVENTS {
         let cmd = commands[i % commands.len()];
         let image = cmd.split(' ').next().unwrap_or("sh");

@@ -203,6 +203,19 @@ fn main() {
             }
         }
     }
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "per round, ns CPU/exec: without [{}], with [{}]; ns CPU/open: without [{}], with [{}]",
+        show(&exec_off),
+        show(&exec_on),
+        show(&open_off),
+        show(&open_on)
+    );
     let (e0, e1) = (median(exec_off), median(exec_on));
     let (o0, o1) = (median(open_off), median(open_on));
     println!("storm: {rounds} rounds, {execs} execs and {opens} opens per round and side");

@@ -1,12 +1,12 @@
 //! Bounded reading shared by the text and JSON readers.
 //!
-//! Every text reader reads through [`LineReader`], which never holds more than
+//! Every text reader reads through `LineReader`, which never holds more than
 //! `max_record_bytes` of one line: the rest of an overlong line is consumed and counted,
-//! and the line is reported as [`Line::TooLong`] so the reader can name it in a record
+//! and the line is reported as `Line::TooLong` so the reader can name it in a record
 //! error and go on. A 1 GB line therefore costs a 1 GB read and a bounded buffer.
 //!
 //! JSON inputs that are not one document per line (pretty-printed objects, one giant
-//! array, CloudTrail's `{"Records":[...]}`) go through [`JsonValues`], which splits the
+//! array, CloudTrail's `{"Records":[...]}`) go through `JsonValues`, which splits the
 //! stream into top-level values (or array elements) by scanning bytes, with the same
 //! bound, so no file is ever loaded whole.
 

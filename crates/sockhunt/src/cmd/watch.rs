@@ -195,6 +195,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     let mut alerts = 0u64;
     // Kernel hook to alert written, per alert: the figure the sensor promises to keep low.
     let mut alert_latency_us: Vec<u64> = Vec::new();
+    let mut syslog_failures = 0u64;
     let mut failure: Option<anyhow::Error> = None;
     let mut handle = |item: Item<'_>,
                       out: &mut Writer,
@@ -253,7 +254,14 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
                         }
                     }
                     if let Some(syslog) = &syslog {
-                        syslog.send(&syslog_line(&alert))?;
+                        // A syslog daemon restarting must not stop the sensor: the
+                        // alert is still on the main output; failures are counted.
+                        if let Err(err) = syslog.send(&syslog_line(&alert)) {
+                            if syslog_failures == 0 {
+                                eprintln!("sockhunt: warning: {err:#}");
+                            }
+                            syslog_failures += 1;
+                        }
                     }
                 }
             }
@@ -305,6 +313,9 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     }
     flushed?;
     let summary = summary.context("sensor")?;
+    if syslog_failures > 0 {
+        eprintln!("sockhunt: warning: {syslog_failures} alerts could not be sent to syslog");
+    }
     if !global.quiet {
         print_summary(&summary, alerts, &mut alert_latency_us, started.elapsed());
     }

@@ -362,7 +362,9 @@ pub fn hunt(
     let threads = options.threads.clamp(1, inputs.len().max(1));
 
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<FileOutcome>();
+        // Bounded: when the caller writes slower than the workers read, the workers wait
+        // instead of piling finished inputs (and their events) up in memory.
+        let (tx, rx) = mpsc::sync_channel::<FileOutcome>(threads * 2);
         for _ in 0..threads {
             let tx = tx.clone();
             let next = &next;

@@ -475,4 +475,17 @@ mod tests {
         assert_eq!(EXIT_LEN, HDR_LEN + 8);
         assert_eq!(FORK_LEN, HDR_LEN);
     }
+
+    proptest::proptest! {
+        /// Whatever the bytes, decoding returns a record or an error, never a panic.
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(
+            kind in 0u32..10,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..6000),
+        ) {
+            let mut b = kind.to_ne_bytes().to_vec();
+            b.extend_from_slice(&body);
+            let _ = RawEvent::decode(&b);
+        }
+    }
 }

@@ -231,6 +231,145 @@ fn discovery_under_watch_alerts_and_replays_to_the_same_alerts() {
     assert_eq!(live, replayed);
 }
 
+/// `which`, or `None` with a printed reason.
+fn optional(name: &str, package: &str) -> Option<String> {
+    let found = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned());
+    if found.is_none() {
+        eprintln!("skipped {name}: not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// Every discovery procedure of the sensor's test list raises an API-level alert
+/// (a rule on `file_access` or `network_discovery`, tagged T1049) for the right pid and
+/// image; benign reads of /proc raise nothing.
+#[test]
+fn every_discovery_procedure_raises_an_api_level_alert() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let utmp = Path::new("/run/utmp");
+    let created_utmp = !utmp.exists();
+    if created_utmp {
+        fs_err::write(utmp, b"").unwrap();
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut other = Command::new(which("sleep")).arg("30").spawn().unwrap();
+    let (mut watch, stderr) = start_watch(&[
+        "--format",
+        "jsonl",
+        "--output",
+        alerts_path.to_str().unwrap(),
+    ]);
+
+    // (what, pid, image, category of the API-level alert)
+    let mut cases: Vec<(String, u32, String, &str)> = Vec::new();
+    let mut case = |what: &str, program: &str, args: &[&str], category: &'static str| {
+        let pid = run(program, args);
+        let image = if program.starts_with('/') {
+            program.to_owned()
+        } else {
+            which(program)
+        };
+        cases.push((what.to_owned(), pid, image, category));
+    };
+    case("ss -tan", "ss", &["-tan"], "network_discovery");
+    case(
+        "cat /proc/net/tcp",
+        "cat",
+        &["/proc/net/tcp"],
+        "file_access",
+    );
+    case(
+        "bash read",
+        "bash",
+        &["-c", "read -r l < /proc/net/tcp"],
+        "file_access",
+    );
+    // The system interpreter: a version-manager shim would exec another image.
+    if Path::new("/usr/bin/python3").exists() {
+        case(
+            "python open",
+            "/usr/bin/python3",
+            &["-c", "open('/proc/net/tcp6').read()"],
+            "file_access",
+        );
+    } else {
+        eprintln!("skipped python: /usr/bin/python3 is not installed");
+    }
+    let other_table = format!("/proc/{}/net/tcp", other.id());
+    case(
+        "another process's table",
+        "cat",
+        &[&other_table],
+        "file_access",
+    );
+    if let Some(netstat) = optional("netstat", "net-tools") {
+        case("netstat -tan", &netstat, &["-tan"], "file_access");
+        let copy = dir.path().join("sysupd");
+        fs_err::copy(&netstat, &copy).unwrap();
+        case(
+            "renamed netstat",
+            copy.to_str().unwrap(),
+            &["-tan"],
+            "file_access",
+        );
+    }
+    if let Some(lsof) = optional("lsof", "lsof") {
+        case("lsof -i", &lsof, &["-n", "-P", "-i"], "file_access");
+    }
+    case("who", "who", &[], "file_access");
+    case("w", "w", &[], "file_access");
+    let benign = [run("ls", &["/proc"]), run("cat", &["/proc/cpuinfo"])];
+    std::thread::sleep(Duration::from_millis(200));
+
+    stop(&mut watch);
+    let stderr = stderr.join().unwrap();
+    other.kill().unwrap();
+    other.wait().unwrap();
+    drop(listener);
+    if created_utmp {
+        let _ = fs_err::remove_file(utmp);
+    }
+
+    let alerts = jsonl(&alerts_path);
+    for (what, pid, image, category) in &cases {
+        let hit = alerts.iter().find(|a| {
+            alert_pid(a) == Some(u64::from(*pid))
+                && a["event"]["logsource"]["category"] == *category
+                && a["rule"]["attack"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "T1049"))
+        });
+        let Some(hit) = hit else {
+            panic!("{what} (pid {pid}): no T1049 {category} alert; stderr: {stderr}");
+        };
+        assert_eq!(
+            field(&hit["event"], "Image").and_then(Value::as_str),
+            Some(image.as_str()),
+            "{what}: {hit}"
+        );
+    }
+    for pid in benign {
+        assert!(
+            alert_pid_none(&alerts, pid),
+            "benign pid {pid} raised an alert"
+        );
+    }
+}
+
+fn alert_pid_none(alerts: &[Value], pid: u32) -> bool {
+    !alerts.iter().any(|a| alert_pid(a) == Some(u64::from(pid)))
+}
+
 #[test]
 fn alerts_reach_syslog() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -55,7 +55,9 @@ pub fn read(
             return Ok(());
         }
     }
-    let _ = joiner.flush_all(sink, stats);
+    // Events still pending at the end of the input are complete: emit them (a stop
+    // request from the sink needs nothing more, the input ends here anyway).
+    let _stop_requested = joiner.flush_all(sink, stats).is_break();
     Ok(())
 }
 

@@ -39,7 +39,7 @@ const MAGIC: &[u8] = b"ElfFile\0";
 
 /// Files up to this size are read into memory once (reusing the bytes already read to
 /// recognise them) rather than opened a second time by the parser.
-const IN_MEMORY_BYTES: u64 = 32 * 1024 * 1024;
+const IN_MEMORY_BYTES: u64 = 0;
 
 /// Offset of the first record in a chunk.
 const CHUNK_HEADER_BYTES: usize = 512;

@@ -234,6 +234,26 @@ mod tests {
     }
 
     #[test]
+    fn a_vanished_namespace_is_an_error_not_a_panic() {
+        let gone = Namespace {
+            inode: 1,
+            name: Some(Arc::from("gone")),
+            container_id: None,
+            path: PathBuf::from("/run/netns/sockhunt-no-such-namespace"),
+            pid: None,
+            current: false,
+        };
+        let err = run_in(&gone, || 1).unwrap_err();
+        assert!(err.contains("namespace 1"), "{err}");
+        // A path that now names another namespace is refused too.
+        let mut moved = current().unwrap();
+        moved.inode = 1;
+        moved.current = false;
+        let err = run_in(&moved, || 1).unwrap_err();
+        assert!(err.contains("vanished"), "{err}");
+    }
+
+    #[test]
     fn current_namespace_is_listed_first() {
         let me = current().unwrap();
         let (all, _) = list();

@@ -66,7 +66,7 @@ pub(crate) struct WatchArgs {
     #[arg(long, value_name = "PATH", default_value = "/dev/log", hide = true)]
     syslog_socket: PathBuf,
 
-    /// Write every normalised event to FILE as JSON lines; `sockhunt hunt FILE` replays
+    /// Append every normalised event to FILE as JSON lines; `sockhunt hunt FILE` replays
     /// it to the same alerts.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,

@@ -267,7 +267,9 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
 
 /// Sockets in use plus TIME-WAIT sockets, from `sockstat` (an upper bound of the rows).
 fn socket_count_estimate(net_dir: &Path) -> usize {
-    let Ok(text) = fs_err::read_to_string(net_dir.join("sockstat")) else { return 0 };
+    let Ok(text) = fs_err::read_to_string(net_dir.join("sockstat")) else {
+        return 0;
+    };
     let field = |line_prefix: &str, name: &str| -> usize {
         text.lines()
             .find(|l| l.starts_with(line_prefix))

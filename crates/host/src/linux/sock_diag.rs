@@ -756,7 +756,10 @@ mod tests {
         m.extend_from_slice(&[0u8; 16]);
         let err = parse_datagram(&m, None, &mut |_| {}).unwrap_err();
         // Another dump's error is not ours.
-        assert_eq!(parse_datagram(&m, Some(7), &mut |_| {}).unwrap(), Step::default());
+        assert_eq!(
+            parse_datagram(&m, Some(7), &mut |_| {}).unwrap(),
+            Step::default()
+        );
         assert!(err.is_refused(), "{err}");
         // A length pointing past the end.
         let mut bad = m.clone();

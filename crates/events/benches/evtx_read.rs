@@ -107,14 +107,18 @@ fn main() {
         ("sockhunt, every record normalised", Interest::everything),
         ("sockhunt, process_creation rules", process_creation),
         ("sockhunt, process_creation + PowerShell", discovery),
-        ("sockhunt, rules for another product (every record skipped)", nothing),
+        (
+            "sockhunt, rules for another product (every record skipped)",
+            nothing,
+        ),
     ];
     let peer = "evtx crate, every record to JSON lines";
     let run_peer = only.as_ref().is_none_or(|o| peer.contains(o.as_str()));
     // Two noisy cores: the cases take turns, three times, and each keeps its best time.
     let mut best_peer = Duration::MAX;
     let mut records = 0;
-    let mut best: Vec<(Duration, ReadStats)> = vec![(Duration::MAX, ReadStats::default()); cases.len()];
+    let mut best: Vec<(Duration, ReadStats)> =
+        vec![(Duration::MAX, ReadStats::default()); cases.len()];
     for _ in 0..3 {
         if run_peer {
             let (time, n) = render_all(&files, rounds);
@@ -132,7 +136,10 @@ fn main() {
         }
     }
     let secs = best_peer.as_secs_f64();
-    println!("{} files x {rounds} rounds, {records} records; best of 3", files.len());
+    println!(
+        "{} files x {rounds} rounds, {records} records; best of 3",
+        files.len()
+    );
     if run_peer {
         println!("{peer}: {secs:.3} s (1.00)");
     }

@@ -48,7 +48,8 @@ fn str_field<'a>(event: &'a Event, name: &str) -> &'a str {
 
 #[test]
 fn sysmon_netstat_from_a_reverse_shell() {
-    let path = corpus().join("EVTX-ATTACK-SAMPLES/Lateral Movement/powercat_revShell_sysmon_1_3.evtx");
+    let path =
+        corpus().join("EVTX-ATTACK-SAMPLES/Lateral Movement/powercat_revShell_sysmon_1_3.evtx");
     let (sink, stats) = read(&path, &options(Interest::everything()));
     assert!(sink.errors.is_empty(), "{:?}", sink.errors);
     assert_eq!(stats.events, stats.records);
@@ -61,15 +62,30 @@ fn sysmon_netstat_from_a_reverse_shell() {
                 .is_some_and(|i| i.ends_with("\\NETSTAT.EXE"))
         })
         .unwrap();
-    assert_eq!(netstat.logsource.to_string(), "windows/process_creation/sysmon");
-    assert_eq!(str_field(netstat, "CommandLine"), "\"C:\\Windows\\system32\\NETSTAT.EXE\"  -na");
+    assert_eq!(
+        netstat.logsource.to_string(),
+        "windows/process_creation/sysmon"
+    );
+    assert_eq!(
+        str_field(netstat, "CommandLine"),
+        "\"C:\\Windows\\system32\\NETSTAT.EXE\"  -na"
+    );
     assert_eq!(netstat.fields.get("EventID"), Some(&Value::Int(1)));
-    assert_eq!(str_field(netstat, "Channel"), "Microsoft-Windows-Sysmon/Operational");
-    assert_eq!(str_field(netstat, "Provider_Name"), "Microsoft-Windows-Sysmon");
+    assert_eq!(
+        str_field(netstat, "Channel"),
+        "Microsoft-Windows-Sysmon/Operational"
+    );
+    assert_eq!(
+        str_field(netstat, "Provider_Name"),
+        "Microsoft-Windows-Sysmon"
+    );
     assert_eq!(str_field(netstat, "User"), "IEWIN7\\IEUser");
     assert_eq!(str_field(netstat, "LogonId"), "0x13529");
     assert_eq!(netstat.fields.get("ProcessId"), Some(&Value::Int(1284)));
-    assert_eq!(netstat.fields.get("ParentProcessId"), Some(&Value::Int(816)));
+    assert_eq!(
+        netstat.fields.get("ParentProcessId"),
+        Some(&Value::Int(816))
+    );
     assert!(netstat.fields.get("ParentImage").is_some());
     assert_eq!(netstat.host.as_deref(), Some("IEWIN7"));
     assert_eq!(
@@ -77,7 +93,10 @@ fn sysmon_netstat_from_a_reverse_shell() {
         "2019-06-20T08:07:42.3318108Z"
     );
     assert_eq!(netstat.provenance.locator, Locator::Record(8112));
-    assert!(netstat.provenance.source.ends_with("powercat_revShell_sysmon_1_3.evtx"));
+    assert!(netstat
+        .provenance
+        .source
+        .ends_with("powercat_revShell_sysmon_1_3.evtx"));
     assert!(netstat.original.is_none());
 
     // The Sysmon 3 of the same shell is a network connection, not a process creation.
@@ -106,12 +125,24 @@ fn security_4688_net_use_gets_sysmon_names() {
         .iter()
         .find(|e| e.fields.get_str("CommandLine").as_deref() == Some("net  use"))
         .unwrap();
-    assert_eq!(net_use.logsource.to_string(), "windows/process_creation/security");
+    assert_eq!(
+        net_use.logsource.to_string(),
+        "windows/process_creation/security"
+    );
     assert_eq!(net_use.provenance.locator, Locator::Record(60400));
-    assert_eq!(str_field(net_use, "Image"), "C:\\Windows\\System32\\net.exe");
-    assert_eq!(str_field(net_use, "NewProcessName"), "C:\\Windows\\System32\\net.exe");
+    assert_eq!(
+        str_field(net_use, "Image"),
+        "C:\\Windows\\System32\\net.exe"
+    );
+    assert_eq!(
+        str_field(net_use, "NewProcessName"),
+        "C:\\Windows\\System32\\net.exe"
+    );
     assert_eq!(net_use.fields.get("ProcessId"), Some(&Value::Int(0xd14)));
-    assert_eq!(net_use.fields.get("ParentProcessId"), Some(&Value::Int(0xb5c)));
+    assert_eq!(
+        net_use.fields.get("ParentProcessId"),
+        Some(&Value::Int(0xb5c))
+    );
     assert_eq!(str_field(net_use, "NewProcessId"), "0xd14");
     // The target account is `-`: the user is the subject.
     assert_eq!(str_field(net_use, "User"), "OFFSEC\\admmig");
@@ -194,7 +225,10 @@ fn powershell_classic_400_host_application() {
     )]);
     let opts = options(interest);
     let mut starts = Vec::new();
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "evtx")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "evtx"))
+    {
         let (sink, _) = read(file, &opts);
         starts.extend(sink.events);
     }
@@ -255,7 +289,8 @@ fn whole_corpus_counts_and_prefilter_agree() {
 
 #[test]
 fn gzip_compressed_evtx_reads_the_same() {
-    let path = corpus().join("EVTX-ATTACK-SAMPLES/Lateral Movement/powercat_revShell_sysmon_1_3.evtx");
+    let path =
+        corpus().join("EVTX-ATTACK-SAMPLES/Lateral Movement/powercat_revShell_sysmon_1_3.evtx");
     let (plain, plain_stats) = read(&path, &options(Interest::everything()));
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("sample.evtx.gz");
@@ -273,12 +308,18 @@ fn gzip_compressed_evtx_reads_the_same() {
 
 #[test]
 fn threads_inside_a_file_keep_the_order() {
-    let path = corpus().join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
+    let path = corpus()
+        .join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
     let (one, _) = read(&path, &options(Interest::everything()));
     let mut opts = options(Interest::everything());
     opts.evtx_threads = 2;
     let (two, _) = read(&path, &opts);
-    let ids = |s: &CollectSink| s.events.iter().map(|e| e.provenance.locator).collect::<Vec<_>>();
+    let ids = |s: &CollectSink| {
+        s.events
+            .iter()
+            .map(|e| e.provenance.locator)
+            .collect::<Vec<_>>()
+    };
     assert!(one.events.len() > 100);
     assert_eq!(ids(&one), ids(&two));
 }
@@ -287,7 +328,8 @@ fn threads_inside_a_file_keep_the_order() {
 /// record, and the records around it are still read.
 #[test]
 fn corrupted_record_is_reported_and_the_rest_goes_on() {
-    let path = corpus().join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
+    let path = corpus()
+        .join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
     let (clean, clean_stats) = read(&path, &options(Interest::everything()));
     let mut bytes = std::fs::read(&path).unwrap();
     // The first chunk starts at 4096, its records at 4096 + 512. Damage the BinXML of a
@@ -309,7 +351,10 @@ fn corrupted_record_is_reported_and_the_rest_goes_on() {
     assert!(error.at.source.ends_with("broken.evtx"));
     let text = error.to_string();
     assert!(text.contains("broken.evtx"), "{text}");
-    assert!(matches!(error.at.locator, Locator::Record(_)) || text.contains("chunk"), "{text}");
+    assert!(
+        matches!(error.at.locator, Locator::Record(_)) || text.contains("chunk"),
+        "{text}"
+    );
     // Everything else is read.
     assert_eq!(stats.events + stats.errors, clean_stats.events);
     assert!(stats.events >= clean.events.len() as u64 - 2);
@@ -318,7 +363,8 @@ fn corrupted_record_is_reported_and_the_rest_goes_on() {
 /// A truncated file: the chunks that are whole are read.
 #[test]
 fn truncated_file_keeps_whole_chunks() {
-    let path = corpus().join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
+    let path = corpus()
+        .join("EVTX-ATTACK-SAMPLES/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx");
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() > 4096 + 2 * 65536);
     let dir = tempfile::tempdir().unwrap();

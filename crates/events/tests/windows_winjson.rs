@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sockhunt_events::{
-    read_path, read_stream, CollectSink, Event, Format, Interest, Locator, LogSource,
-    ReadOptions, ReadStats, Value,
+    read_path, read_stream, CollectSink, Event, Format, Interest, Locator, LogSource, ReadOptions,
+    ReadStats, Value,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -51,23 +51,38 @@ fn evtx_dump_lines() {
     let [sysmon, security, share, script] = &sink.events[..] else {
         panic!("{:?}", sink.events)
     };
-    assert_eq!(sysmon.logsource.to_string(), "windows/process_creation/sysmon");
+    assert_eq!(
+        sysmon.logsource.to_string(),
+        "windows/process_creation/sysmon"
+    );
     assert_eq!(text(sysmon, "Image"), "C:\\Windows\\System32\\NETSTAT.EXE");
     assert_eq!(text(sysmon, "OriginalFileName"), "netstat.exe");
     assert_eq!(text(sysmon, "RuleName"), "-");
     assert_eq!(sysmon.fields.get("EventID"), Some(&Value::Int(1)));
-    assert_eq!(sysmon.time.unwrap().to_string(), "2024-03-01T10:00:00.1234567Z");
+    assert_eq!(
+        sysmon.time.unwrap().to_string(),
+        "2024-03-01T10:00:00.1234567Z"
+    );
     assert_eq!(sysmon.host.as_deref(), Some("WS01.lab.local"));
     assert_eq!(sysmon.provenance.locator, Locator::Line(1));
     assert!(sysmon.original.is_some());
 
-    assert_eq!(security.logsource.to_string(), "windows/process_creation/security");
+    assert_eq!(
+        security.logsource.to_string(),
+        "windows/process_creation/security"
+    );
     assert_eq!(text(security, "Image"), "C:\\Windows\\System32\\net.exe");
-    assert_eq!(text(security, "ParentImage"), "C:\\Windows\\System32\\cmd.exe");
+    assert_eq!(
+        text(security, "ParentImage"),
+        "C:\\Windows\\System32\\cmd.exe"
+    );
     assert_eq!(text(security, "User"), "LAB\\bob");
     assert_eq!(text(security, "IntegrityLevel"), "Medium");
     assert_eq!(security.fields.get("ProcessId"), Some(&Value::Int(0x1a2c)));
-    assert_eq!(security.fields.get("ParentProcessId"), Some(&Value::Int(0xb5c)));
+    assert_eq!(
+        security.fields.get("ParentProcessId"),
+        Some(&Value::Int(0xb5c))
+    );
 
     assert_eq!(share.logsource.to_string(), "windows/security");
     assert_eq!(share.fields.get("EventID"), Some(&Value::Int(5145)));
@@ -100,7 +115,10 @@ fn winlogbeat_ecs_documents() {
     let [sysmon, security, ecs_only] = &sink.events[..] else {
         panic!()
     };
-    assert_eq!(sysmon.logsource.to_string(), "windows/process_creation/sysmon");
+    assert_eq!(
+        sysmon.logsource.to_string(),
+        "windows/process_creation/sysmon"
+    );
     assert_eq!(text(sysmon, "Image"), "C:\\Windows\\System32\\NETSTAT.EXE");
     assert_eq!(text(sysmon, "process.command_line"), "netstat -ano");
     assert_eq!(sysmon.fields.get("EventID"), Some(&Value::Int(1)));
@@ -108,7 +126,10 @@ fn winlogbeat_ecs_documents() {
     assert_eq!(sysmon.time.unwrap().to_string(), "2024-03-01T10:00:00.123Z");
     assert!(sysmon.fields.get("winlog.event_data.Image").is_none());
 
-    assert_eq!(security.logsource.to_string(), "windows/process_creation/security");
+    assert_eq!(
+        security.logsource.to_string(),
+        "windows/process_creation/security"
+    );
     assert_eq!(text(security, "Image"), "C:\\Windows\\System32\\net.exe");
     assert_eq!(text(security, "CommandLine"), "net session");
     assert_eq!(text(security, "User"), "LAB\\bob");
@@ -132,14 +153,23 @@ fn flat_sysmon_objects() {
     let [qwinsta, connection] = &sink.events[..] else {
         panic!()
     };
-    assert_eq!(qwinsta.logsource.to_string(), "windows/process_creation/sysmon");
+    assert_eq!(
+        qwinsta.logsource.to_string(),
+        "windows/process_creation/sysmon"
+    );
     assert_eq!(text(qwinsta, "CommandLine"), "qwinsta /server:dc01");
     assert_eq!(qwinsta.host.as_deref(), Some("WS04.lab.local"));
     assert_eq!(qwinsta.time.unwrap().to_string(), "2024-03-01T10:09:00.25Z");
     assert_eq!(text(qwinsta, "Provider_Name"), "Microsoft-Windows-Sysmon");
-    assert_eq!(connection.logsource.to_string(), "windows/network_connection/sysmon");
+    assert_eq!(
+        connection.logsource.to_string(),
+        "windows/network_connection/sysmon"
+    );
     assert_eq!(connection.fields.get("EventID"), Some(&Value::Int(3)));
-    assert_eq!(connection.fields.get("DestinationPort"), Some(&Value::Int(445)));
+    assert_eq!(
+        connection.fields.get("DestinationPort"),
+        Some(&Value::Int(445))
+    );
 }
 
 /// The OTRF Empire `Get-NetSession` host events (NXLog shape).
@@ -171,7 +201,9 @@ fn otrf_get_netsession_events() {
     assert!(modules
         .iter()
         .any(|m| m.fields.get_str("CommandName").as_deref() == Some("Get-NetSession")));
-    assert!(modules.iter().all(|m| m.fields.get("HostApplication").is_some()));
+    assert!(modules
+        .iter()
+        .all(|m| m.fields.get("HostApplication").is_some()));
     let classic = sink
         .events
         .iter()
@@ -191,8 +223,13 @@ fn broken_lines_are_reported_and_the_rest_goes_on() {
     assert_eq!(stats.events, 3);
     assert_eq!(stats.errors, 3);
     let lines: Vec<_> = sink.errors.iter().map(|e| e.at.locator).collect();
-    assert_eq!(lines, [Locator::Line(2), Locator::Line(4), Locator::Line(5)]);
-    assert!(sink.errors[0].to_string().contains("corrupt_line.jsonl:line 2"));
+    assert_eq!(
+        lines,
+        [Locator::Line(2), Locator::Line(4), Locator::Line(5)]
+    );
+    assert!(sink.errors[0]
+        .to_string()
+        .contains("corrupt_line.jsonl:line 2"));
     assert!(sink.errors[2].message.contains("not a Windows event"));
 }
 
@@ -213,7 +250,11 @@ fn overlong_record_is_skipped_without_being_held() {
     let mut file = std::fs::File::create(&path).unwrap();
     writeln!(file, "{first}").unwrap();
     let padding = "A".repeat(200_000);
-    writeln!(file, "{{\"Event\":{{\"System\":{{\"EventID\":1}},\"EventData\":{{\"x\":\"{padding}\"}}}}}}").unwrap();
+    writeln!(
+        file,
+        "{{\"Event\":{{\"System\":{{\"EventID\":1}},\"EventData\":{{\"x\":\"{padding}\"}}}}}}"
+    )
+    .unwrap();
     writeln!(file, "{first}").unwrap();
     drop(file);
     let options = ReadOptions {

@@ -564,6 +564,9 @@ pub struct ConnectionReport {
     pub warnings: Vec<String>,
     /// Whether some part of the inventory is missing (see `warnings`).
     pub partial: bool,
+    /// How parts were obtained when not the usual way (a `/proc/net` fallback that
+    /// worked, for instance): nothing is missing because of them.
+    pub notes: Vec<String>,
 }
 
 impl ConnectionReport {

@@ -239,6 +239,7 @@ fn proc_net_fallback_lists_the_same_listener() {
     let out = sockhunt()
         .env("SOCKHUNT_PROC_NET", "1")
         .args([
+            "-v",
             "conns",
             "-tl",
             "--port",

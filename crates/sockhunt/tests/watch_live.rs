@@ -436,3 +436,46 @@ fn not_root_is_a_clear_error() {
     assert!(stderr.contains("needs root"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Several discovery steps from one shell make exactly one chain: raised once (`new`),
+/// extended (`updated`), and final (`closed`) with its steps in order when the sensor
+/// stops.
+#[test]
+fn a_discovery_burst_under_watch_is_one_chain() {
+    if !can_run() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let (mut child, stderr) = start_watch(&["--format", "jsonl", "-o", out.to_str().unwrap()]);
+    let shell = run(
+        "sh",
+        &["-c", "whoami; uname -a; cat /proc/net/tcp; ps -e; id"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    stop(&mut child);
+    let stderr = stderr.join().unwrap();
+    let lines = jsonl(&out);
+    let chains: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "chain")
+        .filter(|l| {
+            l["group"]["sockhunt.session"]
+                .as_str()
+                .is_some_and(|s| s.ends_with(&format!(":{shell}")))
+        })
+        .collect();
+    let news = chains.iter().filter(|c| c["update"] == "new").count();
+    let closed: Vec<&&Value> = chains.iter().filter(|c| c["update"] == "closed").collect();
+    assert_eq!(news, 1, "one chain raised: {chains:#?}\n{stderr}");
+    assert_eq!(closed.len(), 1, "{chains:#?}");
+    let steps = closed[0]["steps"].as_array().unwrap();
+    assert!(steps.len() >= 4, "{steps:#?}");
+    let techniques = closed[0]["techniques"].as_array().unwrap();
+    assert!(techniques.iter().any(|t| t == "T1049"), "{techniques:?}");
+    let times: Vec<&str> = steps.iter().map(|s| s["time"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    assert_eq!(times, sorted, "steps in time order");
+}

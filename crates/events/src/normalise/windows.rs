@@ -593,7 +593,13 @@ pub fn from_evtx_bytes(
 ) -> Result<Option<Event>, serde_json::Error> {
     if keep_original {
         let doc: serde_json::Value = serde_json::from_slice(bytes)?;
-        return Ok(from_evtx_json(doc, interest, true, provenance, fallback_time));
+        return Ok(from_evtx_json(
+            doc,
+            interest,
+            true,
+            provenance,
+            fallback_time,
+        ));
     }
     let mut parsed = direct::Parsed {
         interest: Some(interest),

@@ -37,10 +37,6 @@ use crate::sink::EventSink;
 /// The EVTX file header's magic.
 const MAGIC: &[u8] = b"ElfFile\0";
 
-/// Files up to this size are read into memory once (reusing the bytes already read to
-/// recognise them) rather than opened a second time by the parser.
-const IN_MEMORY_BYTES: u64 = 0;
-
 /// Offset of the first record in a chunk.
 const CHUNK_HEADER_BYTES: usize = 512;
 /// Record header: magic, size, record id, time.
@@ -64,15 +60,12 @@ pub fn read(
         .num_threads(1)
         .indent(false)
         .separate_json_attributes(false);
-    let open_err = |e: EvtxError| {
-        FileError::new(&path, format!("not a readable EVTX file: {}", chain(&e)))
-    };
-    let small = input
-        .path
-        .as_ref()
-        .and_then(|p| fs_err::metadata(p).ok())
-        .is_none_or(|m| m.len() <= IN_MEMORY_BYTES);
-    match (&input.path, input.compressed || small) {
+    let open_err =
+        |e: EvtxError| FileError::new(&path, format!("not a readable EVTX file: {}", chain(&e)));
+    // A file is opened again by the parser, which reads its chunks straight into their
+    // buffers (measured faster than reading it whole through the already open input);
+    // decompressed content and streams have to be held whole.
+    match (&input.path, input.compressed) {
         (Some(file), false) => {
             let parser = EvtxParser::from_path(file).map_err(open_err)?;
             read_parser(parser, settings, input, options, sink, stats);
@@ -194,7 +187,12 @@ struct RawRecord {
 /// The chunk's records in walk order, as the `evtx` crate walks them, and whether the
 /// walk reached the end of the live records cleanly (a damaged record header stops it:
 /// from there on the crate decides, and reports).
-fn plan_chunk(data: &[u8], last_id: u64, free_space: usize, interest: &Interest) -> (Vec<RawRecord>, bool) {
+fn plan_chunk(
+    data: &[u8],
+    last_id: u64,
+    free_space: usize,
+    interest: &Interest,
+) -> (Vec<RawRecord>, bool) {
     let live_end = free_space.min(data.len());
     let mut records = Vec::new();
     let mut cache: HashMap<u32, Option<Slots>> = HashMap::new();
@@ -218,10 +216,11 @@ fn plan_chunk(data: &[u8], last_id: u64, free_space: usize, interest: &Interest)
             return (records, false);
         }
         let binxml = offset + RECORD_HEADER_BYTES..offset + size - 4;
-        let wanted = record_ids(data, binxml.start, binxml.end, &mut cache)
-            .map(|(id, channel, provider)| {
+        let wanted = record_ids(data, binxml.start, binxml.end, &mut cache).map(
+            |(id, channel, provider)| {
                 interest.wants(&windows::logsource(&channel, &provider, Some(id)))
-            });
+            },
+        );
         records.push(RawRecord {
             offset,
             size,
@@ -280,7 +279,10 @@ fn read_chunk(chunk: Result<EvtxChunkData, EvtxError>, context: &Context) -> Chu
             // The first record of the run now spans the run, and its BinXML is empty.
             data.data[first.offset + 4..first.offset + 8].copy_from_slice(&span32.to_le_bytes());
             data.data[first.offset + RECORD_HEADER_BYTES] = 0;
-            if plan[at..end].iter().any(|r| r.id == data.header.last_event_record_id) {
+            if plan[at..end]
+                .iter()
+                .any(|r| r.id == data.header.last_event_record_id)
+            {
                 data.header.last_event_record_id = first.id;
             }
             stubs.push((first.offset + RECORD_HEADER_BYTES) as u64);
@@ -307,7 +309,9 @@ fn read_chunk(chunk: Result<EvtxChunkData, EvtxError>, context: &Context) -> Chu
     for record in chunk.iter() {
         match &record {
             Ok(r) if stubs.contains(&r.binxml_offset) => continue,
-            Err(EvtxError::FailedToParseRecord { record_id, .. }) if stub_ids.contains(record_id) => {
+            Err(EvtxError::FailedToParseRecord { record_id, .. })
+                if stub_ids.contains(record_id) =>
+            {
                 continue
             }
             _ => {}
@@ -444,7 +448,9 @@ impl Values<'_> {
                     .trim_end_matches('\0')
                     .to_owned()
             }
-            0x02 => String::from_utf8_lossy(bytes).trim_end_matches('\0').to_owned(),
+            0x02 => String::from_utf8_lossy(bytes)
+                .trim_end_matches('\0')
+                .to_owned(),
             0x04 => int(1)?.to_string(),
             0x06 => int(2)?.to_string(),
             0x08 => int(4)?.to_string(),
@@ -584,7 +590,8 @@ impl<'a> Walk<'a> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     /// A name reference: an offset into the chunk's string table, the string itself
     /// following in place the first time it is used.
@@ -654,14 +661,17 @@ mod tests {
     /// shows, for every record of the corpus: the pre-filter decides without rendering.
     #[test]
     fn prefilter_decides_from_record_bytes_alone() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/corpus/evtx");
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/evtx");
         let (files, _) = crate::readers::collect_inputs(&[corpus]);
         let interest =
             Interest::from_rule_logsources([LogSource::new(None, Some("process_creation"), None)]);
         let settings = ParserSettings::default().num_threads(1);
         let (mut decided, mut undecided, mut wrong, mut unplanned) = (0u64, 0u64, 0u64, 0u64);
-        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "evtx")) {
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "evtx"))
+        {
             let mut parser = EvtxParser::from_path(file)
                 .unwrap()
                 .with_configuration(settings.clone());
@@ -688,11 +698,13 @@ mod tests {
                     };
                     let everything = Interest::everything();
                     // The streaming reading of the rendering gives what the document does.
-                    let streamed = windows::from_evtx_bytes(&bytes, &everything, false, at.clone(), None)
-                        .unwrap()
-                        .unwrap();
-                    let whole = windows::from_evtx_json(doc.clone(), &everything, false, at.clone(), None)
-                        .unwrap();
+                    let streamed =
+                        windows::from_evtx_bytes(&bytes, &everything, false, at.clone(), None)
+                            .unwrap()
+                            .unwrap();
+                    let whole =
+                        windows::from_evtx_json(doc.clone(), &everything, false, at.clone(), None)
+                            .unwrap();
                     assert_eq!(streamed, whole);
                     let truth = windows::from_evtx_json(doc, &interest, false, at, None).is_some();
                     match decision {

@@ -36,7 +36,8 @@ pub fn sniff(head: &[u8]) -> bool {
     if head.get(at) != Some(&b'{') {
         return false;
     }
-    let mut values = serde_json::Deserializer::from_slice(&head[at..]).into_iter::<Map<String, Json>>();
+    let mut values =
+        serde_json::Deserializer::from_slice(&head[at..]).into_iter::<Map<String, Json>>();
     match values.next() {
         Some(Ok(first)) => shape_of(&first).is_some(),
         // The first object is longer than the head (or not JSON): judge by its keys.
@@ -86,8 +87,12 @@ pub fn read(
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
 ) -> Result<(), FileError> {
-    for_each_json_object(input, options, sink, stats, &mut |map, provenance, sink, stats| {
-        match record(map, provenance, options) {
+    for_each_json_object(
+        input,
+        options,
+        sink,
+        stats,
+        &mut |map, provenance, sink, stats| match record(map, provenance, options) {
             Ok(Some(event)) => {
                 stats.events += 1;
                 sink.event(event)
@@ -101,8 +106,8 @@ pub fn read(
                 sink.record_error(error);
                 ControlFlow::Continue(())
             }
-        }
-    })
+        },
+    )
 }
 
 /// One record: its event, `None` when no loaded rule can see it.
@@ -172,7 +177,9 @@ fn ecs(map: Map<String, Json>, provenance: Provenance, options: &ReadOptions) ->
         computer: computer.as_deref(),
     };
     windows::normalise(&ids, &logsource, &mut fields);
-    Some(finish(logsource, fields, time, computer, map, provenance, options))
+    Some(finish(
+        logsource, fields, time, computer, map, provenance, options,
+    ))
 }
 
 fn flat(map: Map<String, Json>, provenance: Provenance, options: &ReadOptions) -> Option<Event> {
@@ -191,9 +198,15 @@ fn flat(map: Map<String, Json>, provenance: Provenance, options: &ReadOptions) -
         .or_else(|| str_of("Computer"))
         .or_else(|| str_of("ComputerName"))
         .or_else(|| str_of("host"));
-    let time = ["UtcTime", "@timestamp", "TimeCreated", "EventTime", "timestamp"]
-        .iter()
-        .find_map(|k| str_of(k).and_then(|t| windows::parse_time(&t)));
+    let time = [
+        "UtcTime",
+        "@timestamp",
+        "TimeCreated",
+        "EventTime",
+        "timestamp",
+    ]
+    .iter()
+    .find_map(|k| str_of(k).and_then(|t| windows::parse_time(&t)));
     let mut fields = Fields::with_capacity(map.len() + 8);
     for (key, value) in &map {
         flatten(key, value, &mut fields);
@@ -205,7 +218,9 @@ fn flat(map: Map<String, Json>, provenance: Provenance, options: &ReadOptions) -
         computer: computer.as_deref(),
     };
     windows::normalise(&ids, &logsource, &mut fields);
-    Some(finish(logsource, fields, time, computer, map, provenance, options))
+    Some(finish(
+        logsource, fields, time, computer, map, provenance, options,
+    ))
 }
 
 fn finish(
@@ -257,11 +272,17 @@ mod tests {
     fn sniffs_windows_shapes_only() {
         assert!(sniff(br#"{"Event":{"System":{"EventID":1}}}"#));
         assert!(sniff(b"[\n {\"winlog\":{\"channel\":\"Security\"}}]"));
-        assert!(sniff(br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#));
-        assert!(!sniff(br#"{"Records":[{"eventName":"DescribeInstances"}]}"#));
+        assert!(sniff(
+            br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#
+        ));
+        assert!(!sniff(
+            br#"{"Records":[{"eventName":"DescribeInstances"}]}"#
+        ));
         assert!(!sniff(br#"{"logsource":{"product":"linux"},"fields":{}}"#));
         assert!(!sniff(b"type=SYSCALL msg=audit(1.0:1)"));
         // An object longer than the head.
-        assert!(sniff(b"{\"Event\":{\"System\":{\"EventID\":1,\"Data\":\"aaaa"));
+        assert!(sniff(
+            b"{\"Event\":{\"System\":{\"EventID\":1,\"Data\":\"aaaa"
+        ));
     }
 }

@@ -116,7 +116,7 @@ fn absorb(report: &mut ConnectionReport, out: DumpOut, ns: Option<&Namespace>) {
         report.warn(label(m));
     }
     for m in out.notes {
-        report.warnings.push(label(m));
+        report.notes.push(label(m));
     }
     let mut rows = out.rows;
     if let Some(ns) = ns {
@@ -238,7 +238,7 @@ fn dump_namespace(q: &ConnectionQuery, net_dir: &Path) -> Result<DumpOut, String
             });
         }
         match res {
-            Ok(stats) if stats.interrupted => out.notes.push(format!(
+            Ok(stats) if stats.interrupted => out.missing.push(format!(
                 "the {} {} dump was interrupted by concurrent changes; a socket may be missing or repeated",
                 proto.as_str(),
                 family.as_str()
@@ -369,7 +369,7 @@ fn attribute(q: &ConnectionQuery, report: &mut ConnectionReport) {
         ));
     }
     if walk.exited > 0 {
-        report.warnings.push(format!(
+        report.notes.push(format!(
             "{} processes exited during the /proc walk",
             walk.exited
         ));

@@ -174,6 +174,9 @@ pub(crate) fn run(args: ConnectionsArgs, global: &GlobalOpts) -> anyhow::Result<
     }
     out.flush()?;
     drop(out);
+    for note in &report.notes {
+        tracing::info!("{}", terminal(note));
+    }
     if !global.quiet {
         for w in &report.warnings {
             eprintln!("sockhunt: warning: {}", terminal(w));

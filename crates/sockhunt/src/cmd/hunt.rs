@@ -232,6 +232,11 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
         Some(chains)
     };
 
+    // The parsed rules are no longer needed: the detector and the chains hold what they
+    // use. Freeing them before reading leaves the hunt that memory.
+    let rule_errors: Vec<&'static str> = rules.errors().iter().map(|e| e.reason).collect();
+    drop(rules);
+
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -296,7 +301,7 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     if !global.quiet {
         print_summary(
             &summary,
-            &rules,
+            &rule_errors,
             detector.rules().len(),
             chains.len(),
             args.stats,
@@ -659,7 +664,7 @@ fn shorten(text: &str, max: usize) -> String {
 
 fn print_summary(
     summary: &HuntSummary,
-    rules: &RuleSet,
+    rule_errors: &[&'static str],
     active_rules: usize,
     chains: usize,
     full: bool,
@@ -679,7 +684,7 @@ fn print_summary(
         summary.stats.skipped,
         summary.stats.events,
         summary.filtered,
-        rules.errors().len(),
+        rule_errors.len(),
         summary.files_failed,
         summary.stats.errors,
     )?;
@@ -726,10 +731,10 @@ fn print_summary(
         );
     }
     print_table(&mut err, &table)?;
-    if !rules.errors().is_empty() {
+    if !rule_errors.is_empty() {
         let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
-        for e in rules.errors() {
-            *reasons.entry(e.reason).or_default() += 1;
+        for reason in rule_errors {
+            *reasons.entry(*reason).or_default() += 1;
         }
         let text: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
         writeln!(err, "\nRule errors by reason: {}", text.join(", "))?;

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sockhunt_detect::{Alert, Detector, Level, RuleSet};
+use sockhunt_detect::correlate::{ChainConfig, ChainTracker, ChainUpdate, ChainUpdateKind};
+use sockhunt_detect::{Alert, Detector, Level, RuleMeta, RuleSet};
 use sockhunt_events::Event;
 use sockhunt_sensor::{Item, SensorConfig, Summary, WatchOptions, Watcher};
 
@@ -74,6 +75,18 @@ pub(crate) struct WatchArgs {
     /// Stop after this long (`90`, `30s`, `5m`, `2h`); default: until SIGINT/SIGTERM.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     duration: Option<Duration>,
+
+    /// Skip chain correlation (one alert per chain of discovery behaviour).
+    #[arg(long)]
+    no_chains: bool,
+
+    /// Window of every chain rule instead of its own timespan (30m, 2h...).
+    #[arg(long, value_name = "DURATION")]
+    chain_window: Option<String>,
+
+    /// Chain windows, thresholds and switches from a YAML file.
+    #[arg(long, value_name = "FILE")]
+    chain_config: Option<PathBuf>,
 
     /// Report the sensor's own descendants too (they are excluded by default).
     #[arg(long, hide = true)]
@@ -141,7 +154,10 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     } else {
         Show::Alerts
     };
-    let detector = load_detector(&args)?;
+    let (detector, mut tracker) = load_detector(&args)?;
+    let min_level = args.min_level;
+    let shown = |rule: &RuleMeta| min_level.is_none_or(|min| rule.level.is_some_and(|l| l >= min));
+    let mut chains = 0u64;
 
     let mut out = open_output(args.output.as_deref())?;
     let mut record = match &args.record {
@@ -199,7 +215,9 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     let mut failure: Option<anyhow::Error> = None;
     let mut handle = |item: Item<'_>,
                       out: &mut Writer,
-                      record: &mut Option<BufWriter<fs_err::File>>|
+                      record: &mut Option<BufWriter<fs_err::File>>,
+                      tracker: &mut Option<ChainTracker>,
+                      chains: &mut u64|
      -> anyhow::Result<()> {
         let event: Option<&Event> = match &item {
             Item::Record(_, event) => event.as_ref(),
@@ -224,6 +242,13 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
         }
         if let Some(event) = event {
             let detections = detector.detect(event);
+            // Chain updates are written after the event's own alerts.
+            let updates = match tracker.as_mut() {
+                Some(tracker) => tracker.push(event, &detections),
+                None => Vec::new(),
+            };
+            // Rules below --min-level run only to feed the chains.
+            let detections: Vec<_> = detections.into_iter().filter(|d| shown(&d.rule)).collect();
             if !detections.is_empty() {
                 let event = Arc::new(event.clone());
                 if let Some(at) = event.time {
@@ -265,19 +290,41 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
                     }
                 }
             }
+            for update in updates {
+                if update.kind == ChainUpdateKind::New {
+                    *chains += 1;
+                }
+                if matches!(show, Show::Alerts) {
+                    write_chain_update(out, args.format, &update)?;
+                }
+            }
         }
         Ok(())
     };
 
+    let mut last_tick = Instant::now();
     while !stop.load(Ordering::SeqCst) && args.duration.is_none_or(|d| started.elapsed() < d) {
         let mut batch_err = None;
         let polled = watcher.poll(Duration::from_millis(10), |item| {
             if batch_err.is_none() {
-                if let Err(err) = handle(item, &mut out, &mut record) {
+                if let Err(err) = handle(item, &mut out, &mut record, &mut tracker, &mut chains) {
                     batch_err = Some(err);
                 }
             }
         });
+        // Close chains whose window passed with no new step, once a second.
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            if let Some(t) = tracker.as_mut() {
+                for update in t.tick(jiff::Timestamp::now()) {
+                    if matches!(show, Show::Alerts) {
+                        if let Err(err) = write_chain_update(&mut out, args.format, &update) {
+                            batch_err = Some(err);
+                        }
+                    }
+                }
+            }
+        }
         if let Err(err) = polled {
             failure = Some(anyhow::Error::new(err).context("sensor"));
             break;
@@ -296,11 +343,25 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     let mut batch_err = None;
     let summary = watcher.finish(|item| {
         if batch_err.is_none() && failure.is_none() {
-            if let Err(err) = handle(item, &mut out, &mut record) {
+            if let Err(err) = handle(item, &mut out, &mut record, &mut tracker, &mut chains) {
                 batch_err = Some(err);
             }
         }
     });
+    // Chains still live at the end are final now.
+    if let Some(t) = tracker.as_mut() {
+        for chain in t.finish() {
+            if matches!(show, Show::Alerts) && batch_err.is_none() && failure.is_none() {
+                let update = ChainUpdate {
+                    kind: ChainUpdateKind::Closed,
+                    chain,
+                };
+                if let Err(err) = write_chain_update(&mut out, args.format, &update) {
+                    batch_err = Some(err);
+                }
+            }
+        }
+    }
     let flushed = out
         .flush()
         .map_err(anyhow::Error::from)
@@ -318,8 +379,11 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
     }
     if !global.quiet {
         print_summary(&summary, alerts, &mut alert_latency_us, started.elapsed());
+        if chains > 0 {
+            eprintln!("sockhunt: {chains} chain(s) of discovery behaviour");
+        }
     }
-    Ok(if alerts > 0 {
+    Ok(if alerts > 0 || chains > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -328,7 +392,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalOpts) -> anyhow::Result<ExitCo
 
 /// Rules as `hunt` loads them: errors are reported, and watching with no rule at all
 /// is refused unless only events or raw records are wanted.
-fn load_detector(args: &WatchArgs) -> anyhow::Result<Detector> {
+fn load_detector(args: &WatchArgs) -> anyhow::Result<(Detector, Option<ChainTracker>)> {
     let mut rules = RuleSet::new();
     if !args.no_builtin {
         rules.add_builtin();
@@ -342,10 +406,31 @@ fn load_detector(args: &WatchArgs) -> anyhow::Result<Detector> {
             escape::terminal(&error.to_string())
         );
     }
+    let tracker = if args.no_chains {
+        None
+    } else {
+        let mut config = match &args.chain_config {
+            Some(path) => ChainConfig::from_file(path)?,
+            None => ChainConfig::default(),
+        };
+        if let Some(window) = &args.chain_window {
+            config = config.with_window(window)?;
+        }
+        let tracker = ChainTracker::new(&rules, &config);
+        for error in tracker.errors() {
+            eprintln!(
+                "sockhunt: chain rule error: {}",
+                escape::terminal(&error.to_string())
+            );
+        }
+        Some(tracker)
+    };
     let min_level = args.min_level;
-    let detector = Detector::with_filter(&rules, |rule| match min_level {
-        None => true,
-        Some(min) => rule.level.is_some_and(|l| l >= min),
+    // Rules under --min-level still run when a chain needs them; their single alerts are
+    // not shown.
+    let detector = Detector::with_filter(&rules, |rule| {
+        min_level.is_none_or(|min| rule.level.is_some_and(|l| l >= min))
+            || tracker.as_ref().is_some_and(|t| t.wants(rule))
     });
     for error in detector.filter_errors() {
         eprintln!(
@@ -365,7 +450,58 @@ fn load_detector(args: &WatchArgs) -> anyhow::Result<Detector> {
             }
         );
     }
-    Ok(detector)
+    Ok((detector, tracker))
+}
+
+/// A chain update: JSONL as the chain object with its `update` kind; in the table, one line
+/// per update and the ordered steps once the chain is final.
+fn write_chain_update(
+    out: &mut Writer,
+    format: WatchFormat,
+    update: &ChainUpdate,
+) -> anyhow::Result<()> {
+    match format {
+        WatchFormat::Jsonl => {
+            serde_json::to_writer(&mut *out, update)?;
+            out.write_all(b"\n")?;
+        }
+        WatchFormat::Table => {
+            let chain = &update.chain;
+            let kind = match update.kind {
+                ChainUpdateKind::New => "new",
+                ChainUpdateKind::Updated => "updated",
+                ChainUpdateKind::Closed => "closed",
+            };
+            let group: Vec<String> = chain.group.iter().map(|(_, v)| v.clone()).collect();
+            writeln!(
+                out,
+                "CHAIN {kind:<7}  {:<13}  {}  [{}]  {} steps  {}",
+                chain.level.map_or("-", Level::as_str),
+                escape::terminal(&chain.rule.title),
+                escape::terminal(&group.join(" ")),
+                chain.step_count(),
+                chain.techniques.join(" "),
+            )?;
+            if update.kind == ChainUpdateKind::Closed {
+                for step in &chain.steps {
+                    writeln!(
+                        out,
+                        "    {}  {}  {}",
+                        step.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        escape::terminal(step.rules.first().map_or("-", |r| r.title.as_str())),
+                        escape::terminal(
+                            &step
+                                .what
+                                .clone()
+                                .unwrap_or_default()
+                                .replace(['\r', '\n'], " ")
+                        ),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn table_header() -> String {

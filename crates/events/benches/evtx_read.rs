@@ -18,6 +18,9 @@ use sockhunt_events::{
     read_path, Event, EventSink, Interest, LogSource, ReadOptions, ReadStats, RecordError,
 };
 
+/// A named case and the interest its rules have.
+type Case = (&'static str, fn() -> Interest);
+
 struct Count(u64);
 
 impl EventSink for Count {
@@ -103,7 +106,7 @@ fn main() {
         .collect();
     // Warm the page cache and the allocator.
     render_all(&files, 1);
-    let cases: Vec<(&str, fn() -> Interest)> = vec![
+    let cases: Vec<Case> = vec![
         ("sockhunt, every record normalised", Interest::everything),
         ("sockhunt, process_creation rules", process_creation),
         ("sockhunt, process_creation + PowerShell", discovery),

@@ -358,6 +358,16 @@ fn corrupted_record_is_reported_and_the_rest_goes_on() {
     // Everything else is read.
     assert_eq!(stats.events + stats.errors, clean_stats.events);
     assert!(stats.events >= clean.events.len() as u64 - 2);
+
+    // With the pre-filter the damaged record is not readable either: it is rendered (or
+    // reported), never silently folded away, and the count still adds up.
+    let (filtered, filtered_stats) = read(&broken, &options(process_creation()));
+    assert_eq!(filtered_stats.records, stats.records);
+    assert!(filtered_stats.errors >= 1, "{filtered_stats:?}");
+    assert!(filtered
+        .events
+        .iter()
+        .all(|e| e.logsource.category.as_deref() == Some("process_creation")));
 }
 
 /// A truncated file: the chunks that are whole are read.

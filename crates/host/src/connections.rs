@@ -558,7 +558,8 @@ impl ConnectionQuery {
 /// The result of a collection.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ConnectionReport {
-    /// The sockets, sorted by namespace, protocol, family, state and local address.
+    /// The sockets in the order the kernel dumped them, namespace by namespace (sorting
+    /// 100,000 rows is left to whoever needs an order).
     pub sockets: Vec<Socket>,
     /// One sentence per part that could not be seen, or seen only in part.
     pub warnings: Vec<String>,

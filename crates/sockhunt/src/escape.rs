@@ -55,7 +55,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed() {
-        assert!(matches!(terminal("netstat -ano"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            terminal("netstat -ano"),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(terminal("café"), "café");
     }
 

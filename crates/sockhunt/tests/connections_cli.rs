@@ -350,3 +350,42 @@ fn without_global_options(help: &str) -> String {
     }
     out.join("\n")
 }
+
+#[test]
+fn hostile_process_names_are_escaped_in_the_table() {
+    // A process that renames itself with a terminal escape and a bidi override.
+    let script = r#"
+import socket, sys, time
+open("/proc/self/comm", "w").write("ev\x1b[2J\u202eil")
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(30)
+"#;
+    let Ok(mut child) = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("skipping: python3 is not available");
+        return;
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+    let out = sockhunt()
+        .args(["conns", "-tl", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains('\x1b') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(text.contains("ev\\x1b[2J\\u{202e}il(pid="), "{text}");
+}

@@ -1,15 +1,15 @@
 //! Linux collectors: one module per kernel facility.
 
+pub mod conn_collect;
+pub mod host_info;
+pub mod host_shares;
 pub mod logind;
 pub mod mounts;
 pub mod netns;
 pub mod procnet;
 pub mod procwalk;
-pub mod sock_diag;
-pub mod utmp;
 pub mod sess_collect;
 pub mod sess_inbound;
 pub mod sess_proc;
-pub mod conn_collect;
-pub mod host_shares;
-pub mod host_info;
+pub mod sock_diag;
+pub mod utmp;

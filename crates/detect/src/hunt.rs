@@ -26,7 +26,7 @@ use sockhunt_events::{
 
 use crate::alert::Alert;
 use crate::engine::{Detection, Detector};
-use crate::loader::RuleMeta;
+use crate::loader::{Level, RuleMeta};
 
 /// The name that means standard input.
 pub const STDIN: &str = "-";
@@ -72,6 +72,10 @@ pub struct HuntOptions {
     pub stop: Arc<AtomicBool>,
     /// Record errors kept per input for reporting (all are counted).
     pub max_record_errors: usize,
+    /// Only detections of rules at this level or above count as alerts (in the summary
+    /// and in [`Hit::alerts_from`]); the others stay in the hits for chains, which are
+    /// built from informational steps.
+    pub min_level: Option<Level>,
 }
 
 impl HuntOptions {
@@ -89,6 +93,7 @@ impl HuntOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             stop: Arc::new(AtomicBool::new(false)),
             max_record_errors: 100,
+            min_level: None,
         }
     }
 
@@ -123,11 +128,28 @@ pub struct Hit {
 impl Hit {
     /// One alert per detection.
     pub fn alerts(&self) -> impl Iterator<Item = Alert> + '_ {
-        self.detections.iter().map(|d| Alert {
-            rule: d.rule.clone(),
-            matched: d.matched.clone(),
-            event: self.event.clone(),
-        })
+        self.alerts_from(None)
+    }
+
+    /// One alert per detection of a rule at `min` or above (every detection when `None`).
+    pub fn alerts_from(&self, min: Option<Level>) -> impl Iterator<Item = Alert> + '_ {
+        self.detections
+            .iter()
+            .filter(move |d| at_least(d.rule.level, min))
+            .map(|d| Alert {
+                rule: d.rule.clone(),
+                matched: d.matched.clone(),
+                event: self.event.clone(),
+            })
+    }
+}
+
+/// Whether a rule's level passes a `--min-level`: with no minimum everything does; with
+/// one, a rule without a level does not.
+pub fn at_least(level: Option<Level>, min: Option<Level>) -> bool {
+    match min {
+        None => true,
+        Some(min) => level.is_some_and(|l| l >= min),
     }
 }
 
@@ -384,7 +406,13 @@ pub fn hunt(
         let mut pending: BTreeMap<usize, FileOutcome> = BTreeMap::new();
         let mut expected = 0usize;
         let mut deliver = |outcome: FileOutcome, summary: &mut HuntSummary| {
-            account(&outcome, summary, &mut per_rule, &mut per_source);
+            account(
+                options.min_level,
+                &outcome,
+                summary,
+                &mut per_rule,
+                &mut per_source,
+            );
             on_file(outcome);
         };
         for outcome in rx {
@@ -415,6 +443,7 @@ pub fn hunt(
 }
 
 fn account(
+    min_level: Option<Level>,
     outcome: &FileOutcome,
     summary: &mut HuntSummary,
     per_rule: &mut HashMap<usize, RuleCount>,
@@ -435,8 +464,15 @@ fn account(
     }
     let mut alerts = 0u64;
     for hit in &outcome.hits {
-        summary.matched_events += 1;
-        for d in &hit.detections {
+        let mut alerting = hit
+            .detections
+            .iter()
+            .filter(|d| at_least(d.rule.level, min_level))
+            .peekable();
+        if alerting.peek().is_some() {
+            summary.matched_events += 1;
+        }
+        for d in alerting {
             alerts += 1;
             per_rule
                 .entry(Arc::as_ptr(&d.rule) as usize)

@@ -501,19 +501,21 @@ impl RuleSet {
     }
 }
 
+/// A line and column in a rule file.
+type At = Option<(u64, u64)>;
+
+/// One parsed rule with where its id sits and its compiled form (or why it did not
+/// compile).
+type ParsedRule = (SigmaRule, At, Result<CompiledRule, RuleError>);
+
 /// One file parsed and compiled, before its ids are checked against the set.
 struct ParsedFile {
     source: Arc<str>,
     errors: Vec<RuleError>,
     warnings: Vec<RuleError>,
-    /// Each rule with where its id sits and its compiled form (or why it did not compile).
-    rules: Vec<(
-        SigmaRule,
-        Option<(u64, u64)>,
-        Result<CompiledRule, RuleError>,
-    )>,
-    correlations: Vec<(CorrelationRule, Option<(u64, u64)>)>,
-    filters: Vec<(FilterRule, Option<(u64, u64)>)>,
+    rules: Vec<ParsedRule>,
+    correlations: Vec<(CorrelationRule, At)>,
+    filters: Vec<(FilterRule, At)>,
 }
 
 impl ParsedFile {

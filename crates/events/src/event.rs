@@ -213,9 +213,55 @@ pub type FieldName = Cow<'static, str>;
 
 /// Fields in insertion order. Records carry a few dozen fields at most, so a vector with
 /// a linear scan beats a hash map and keeps the original order for output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fields(Vec<(FieldName, Value)>);
+
+/// Serialised as a JSON object in field order (`{"Image": ..., "CommandLine": ...}`), the
+/// shape of the generic JSONL input, so a recording reads back as it was written.
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name.as_ref(), value)?;
+        }
+        map.end()
+    }
+}
+
+/// Read from an object, or from a list of `[name, value]` pairs.
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of fields or a list of [name, value] pairs")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
+                let mut fields = Fields::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    fields.set(name, value);
+                }
+                Ok(fields)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Fields, A::Error> {
+                let mut fields = Fields::with_capacity(seq.size_hint().unwrap_or(8));
+                while let Some((name, value)) = seq.next_element::<(String, Value)>()? {
+                    fields.set(name, value);
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
 
 impl Fields {
     /// An empty set with room for `n` fields.
@@ -331,5 +377,24 @@ impl Event {
     /// The event time, or the Unix epoch when unknown (for sorting).
     pub fn time_or_epoch(&self) -> Timestamp {
         self.time.unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_serialise_as_an_object_in_order_and_read_back_from_either_shape() {
+        let mut fields = Fields::default();
+        fields.set("Image", "/usr/bin/ss");
+        fields.set("ProcessId", Value::Int(7));
+        let json = serde_json::to_string(&fields).unwrap();
+        assert_eq!(json, r#"{"Image":"/usr/bin/ss","ProcessId":7}"#);
+        let back: Fields = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, fields);
+        let pairs: Fields =
+            serde_json::from_str(r#"[["Image","/usr/bin/ss"],["ProcessId",7]]"#).unwrap();
+        assert_eq!(pairs, fields);
     }
 }

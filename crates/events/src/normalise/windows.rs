@@ -698,9 +698,8 @@ mod direct {
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                 match &*key {
                     "System" => {
-                        let system: serde_json::Map<String, serde_json::Value> =
-                            map.next_value()?;
-                        read_system(parsed, &system);
+                        let system: System = map.next_value()?;
+                        read_system(parsed, system);
                     }
                     "EventData" | "UserData" if parsed.logsource.is_some() => {
                         map.next_value_seed(Data(&mut parsed.fields))?;
@@ -714,30 +713,60 @@ mod direct {
         }
     }
 
-    fn read_system(parsed: &mut Parsed<'_>, system: &serde_json::Map<String, serde_json::Value>) {
-        let text = |v: Option<&serde_json::Value>| -> Option<String> {
+    /// The System keys normalisation needs; the others are skipped unread.
+    #[derive(serde::Deserialize)]
+    struct System {
+        #[serde(rename = "Provider")]
+        provider: Option<Attributes<ProviderName>>,
+        #[serde(rename = "EventID")]
+        event_id: Option<serde_json::Value>,
+        #[serde(rename = "Channel")]
+        channel: Option<serde_json::Value>,
+        #[serde(rename = "Computer")]
+        computer: Option<serde_json::Value>,
+        #[serde(rename = "TimeCreated")]
+        time_created: Option<Attributes<SystemTime>>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Attributes<T> {
+        #[serde(rename = "#attributes")]
+        attributes: Option<T>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct ProviderName {
+        #[serde(rename = "Name")]
+        name: Option<String>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct SystemTime {
+        #[serde(rename = "SystemTime")]
+        system_time: Option<String>,
+    }
+
+    fn read_system(parsed: &mut Parsed<'_>, system: System) {
+        let text = |v: Option<serde_json::Value>| -> Option<String> {
             match v? {
-                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::String(s) => Some(s),
                 serde_json::Value::Object(map) => map.get("#text")?.as_str().map(str::to_owned),
                 _ => None,
             }
         };
-        parsed.event_id = system.get("EventID").and_then(event_id_of);
-        parsed.channel = text(system.get("Channel")).unwrap_or_default();
+        parsed.event_id = system.event_id.as_ref().and_then(event_id_of);
+        parsed.channel = text(system.channel).unwrap_or_default();
         parsed.provider = system
-            .get("Provider")
-            .and_then(|p| p.get("#attributes"))
-            .and_then(|a| a.get("Name"))
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        parsed.computer = text(system.get("Computer"));
+            .provider
+            .and_then(|p| p.attributes)
+            .and_then(|a| a.name)
+            .unwrap_or_default();
+        parsed.computer = text(system.computer);
         parsed.time = system
-            .get("TimeCreated")
-            .and_then(|t| t.get("#attributes"))
-            .and_then(|a| a.get("SystemTime"))
-            .and_then(serde_json::Value::as_str)
-            .and_then(parse_time);
+            .time_created
+            .and_then(|t| t.attributes)
+            .and_then(|a| a.system_time)
+            .and_then(|t| parse_time(&t));
         let ls = logsource(&parsed.channel, &parsed.provider, parsed.event_id);
         if parsed.interest.is_none_or(|i| i.wants(&ls)) {
             parsed.logsource = Some(ls);

@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
 use sockhunt_detect::correlate::{Chain, ChainConfig, ChainStats, HuntChains};
-use sockhunt_detect::hunt::{expand_inputs, FileOutcome, HuntOptions, HuntSummary};
+use sockhunt_detect::hunt::{at_least, expand_inputs, FileOutcome, Hit, HuntOptions, HuntSummary};
 use sockhunt_detect::{Alert, Detector, Level, RuleError, RuleSet};
 use sockhunt_events::Format;
 
@@ -187,10 +187,27 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
             tracing::warn!("{}", terminal(&warning.to_string()));
         }
     }
+    // Chains: correlation rules over the matched events of every input, in time order.
+    let mut chains = if args.no_chains || rules.correlations().is_empty() {
+        None
+    } else {
+        let mut config = ChainConfig::default();
+        if let Some(window) = &args.chain_window {
+            config = config.with_window(window)?;
+        }
+        let chains = HuntChains::new(&rules, &config);
+        for error in chains.errors() {
+            errors += 1;
+            eprintln!("sockhunt: rule error: {}", terminal(&error.to_string()));
+        }
+        Some(chains)
+    };
+
     let min_level = args.min_level;
-    let detector = Detector::with_filter(&rules, |rule| match min_level {
-        None => true,
-        Some(min) => rule.level.is_some_and(|l| l >= min),
+    // Rules below --min-level still run when a chain takes their detections: chains are
+    // built from informational steps. Their alerts are left out at output.
+    let detector = Detector::with_filter(&rules, |rule| {
+        at_least(rule.level, min_level) || chains.as_ref().is_some_and(|c| c.wants(rule))
     });
     for error in detector.filter_errors() {
         errors += 1;
@@ -216,22 +233,6 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
         eprintln!("sockhunt: error: {}", terminal(&error.to_string()));
     }
 
-    // Chains: correlation rules over the matched events of every input, in time order.
-    let mut chains = if args.no_chains || rules.correlations().is_empty() {
-        None
-    } else {
-        let mut config = ChainConfig::default();
-        if let Some(window) = &args.chain_window {
-            config = config.with_window(window)?;
-        }
-        let chains = HuntChains::new(&rules, &config);
-        for error in chains.errors() {
-            errors += 1;
-            eprintln!("sockhunt: rule error: {}", terminal(&error.to_string()));
-        }
-        Some(chains)
-    };
-
     // The parsed rules are no longer needed: the detector and the chains hold what they
     // use. Freeing them before reading leaves the hunt that memory.
     let rule_errors: Vec<&'static str> = rules.errors().iter().map(|e| e.reason).collect();
@@ -249,6 +250,7 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     options.since = args.since;
     options.until = args.until;
     options.hosts = args.hosts.clone();
+    options.min_level = min_level;
     options.read.format = args.input_format;
     options.read.keep_original = matches!(args.format, HuntFormat::Jsonl | HuntFormat::Json);
     if let Some(n) = args.threads {
@@ -259,7 +261,7 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     let color = out.is_stdout() && global.color.enabled(io::stdout().is_terminal());
     let progress = progress_bar(inputs.len(), &args, global);
 
-    let mut writer = AlertWriter::new(args.format, color);
+    let mut writer = AlertWriter::new(args.format, color, min_level);
     let mut write_error: Option<io::Error> = None;
     let mut record_errors_shown = 0usize;
     let summary =
@@ -274,7 +276,7 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
                 &mut record_errors_shown,
             );
             if let Some(chains) = &mut chains {
-                chains.add(&outcome.hits);
+                chains.add(&without_originals(&outcome.hits, chains));
             }
             if write_error.is_none() {
                 if let Err(e) = writer.file(&mut out, outcome) {
@@ -359,6 +361,27 @@ fn progress_bar(
     Some(bar)
 }
 
+/// The hits a chain takes, with their events' original records left out: chains need
+/// the normalised fields and the provenance, and keep their hits until the hunt ends.
+fn without_originals(hits: &[Hit], chains: &HuntChains) -> Vec<Hit> {
+    hits.iter()
+        .filter(|h| h.detections.iter().any(|d| chains.wants(&d.rule)))
+        .map(|h| {
+            let event = if h.event.original.is_some() {
+                let mut event = (*h.event).clone();
+                event.original = None;
+                Arc::new(event)
+            } else {
+                h.event.clone()
+            };
+            Hit {
+                event,
+                detections: h.detections.clone(),
+            }
+        })
+        .collect()
+}
+
 /// Record and file errors go to standard error as they come, each naming its file and
 /// record; past a few dozen per run only their count is given (all are in the summary).
 fn report_file_problems(
@@ -407,6 +430,7 @@ fn report_file_problems(
 struct AlertWriter {
     format: HuntFormat,
     color: bool,
+    min_level: Option<Level>,
     kept: Vec<Alert>,
     csv_header_written: bool,
 }
@@ -427,10 +451,11 @@ const CSV_HEADER: [&str; 12] = [
 ];
 
 impl AlertWriter {
-    fn new(format: HuntFormat, color: bool) -> Self {
+    fn new(format: HuntFormat, color: bool, min_level: Option<Level>) -> Self {
         AlertWriter {
             format,
             color,
+            min_level,
             kept: Vec::new(),
             csv_header_written: false,
         }
@@ -444,7 +469,7 @@ impl AlertWriter {
             }
             HuntFormat::Jsonl => {
                 for hit in &outcome.hits {
-                    for alert in hit.alerts() {
+                    for alert in hit.alerts_from(self.min_level) {
                         serde_json::to_writer(&mut *out, &alert)?;
                         out.write_all(b"\n")?;
                     }
@@ -455,7 +480,7 @@ impl AlertWriter {
             }
             HuntFormat::Csv => {
                 for hit in &outcome.hits {
-                    for alert in hit.alerts() {
+                    for alert in hit.alerts_from(self.min_level) {
                         self.csv_row(out, &alert)?;
                     }
                 }

@@ -10,6 +10,7 @@
 pub mod auditd;
 pub mod azure;
 pub mod cloudtrail;
+pub mod ecs;
 pub mod esxi;
 pub mod evtx;
 pub mod gcp;
@@ -55,17 +56,21 @@ pub enum Format {
     /// sockhunt's generic JSONL: one object per line with `logsource` and Sigma fields
     /// (also what `sockhunt watch --record` writes).
     Generic,
+    /// Elastic Common Schema process and network documents from Elastic Endpoint, Auditbeat
+    /// and other ECS producers (not Winlogbeat's `winlog.*` documents: those are `win-json`).
+    Ecs,
 }
 
 impl Format {
     /// Every format, in the order content sniffing tries them (most specific first).
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 11] = [
         Format::Evtx,
         Format::Generic,
         Format::CloudTrail,
         Format::Azure,
         Format::Gcp,
         Format::WinJson,
+        Format::Ecs,
         Format::SysmonLinux,
         Format::Auditd,
         Format::Esxi,
@@ -85,6 +90,7 @@ impl Format {
             Format::NetDevice => "net-device",
             Format::Esxi => "esxi",
             Format::Generic => "generic",
+            Format::Ecs => "ecs",
         }
     }
 
@@ -105,6 +111,7 @@ impl Format {
             Format::NetDevice => netdevice::sniff(head),
             Format::Esxi => esxi::sniff(head),
             Format::Generic => generic::sniff(head),
+            Format::Ecs => ecs::sniff(head),
         }
     }
 }
@@ -227,6 +234,7 @@ fn read_input(
         Format::NetDevice => netdevice::read(input, options, sink, &mut stats)?,
         Format::Esxi => esxi::read(input, options, sink, &mut stats)?,
         Format::Generic => generic::read(input, options, sink, &mut stats)?,
+        Format::Ecs => ecs::read(input, options, sink, &mut stats)?,
     }
     Ok((format, stats))
 }

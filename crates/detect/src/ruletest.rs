@@ -1,4 +1,3 @@
-// NOTICE (16:33 UTC): this file was overwritten by mistake by a shell command run for the hunt work (detect core). Whatever was written here after the 16:29:58 commit is lost and must be re-created; ruletest.rs was restored from that commit. Delete this notice.
 //! Rule tests: positive and negative events kept beside every rule.
 //!
 //! A rule `rules/<area>/<name>.yml` has its tests in `rules/<area>/<name>.tests.yml`. Each

@@ -73,3 +73,24 @@ fn prefilter_by_event_id() {
         Some("network_connection")
     );
 }
+
+#[test]
+fn rsyslog_control_character_escapes_are_decoded() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sysmon_linux/rsyslog_escaped");
+    let mut sink = CollectSink::default();
+    let (format, stats) = read_path(&path, &ReadOptions::default(), &mut sink).unwrap();
+    assert_eq!(format, Format::SysmonLinux);
+    assert_eq!(stats.events, 1);
+    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    let e = &sink.events[0];
+    assert_eq!(
+        e.fields.get_str("CommandLine").as_deref(),
+        Some("sh -c \"netstat -tan\nwho -a\n\"")
+    );
+    assert_eq!(
+        e.fields.get_str("ParentCommandLine").as_deref(),
+        Some("bash\t-i")
+    );
+    assert_eq!(e.host.as_deref(), Some("ubuntu-web1"));
+}

@@ -5,6 +5,7 @@
 //! Sysmon, Security 4688, auditd, Sysmon for Linux, ECS and the sensor alike.
 
 pub mod cloud;
+pub mod ecs;
 pub mod linux;
 pub mod netdevice;
 pub mod windows;

@@ -5,7 +5,15 @@
 //! skipped, not as errors. The EventID is read before the XML is parsed, so events no
 //! rule can match cost a substring search. See [`crate::normalise::linux`] for the
 //! mapping.
+//!
+//! rsyslog (with its default `$EscapeControlCharactersOnReceive on`) writes the control
+//! characters of a message as `#` and three octal digits: a command line's newline
+//! becomes `#012`, a tab `#011`. Those escapes (`#000`-`#037` and `#177`, the only ones
+//! that setting produces) are decoded in the XML before it is parsed, so
+//! `sh -c "netstat#012who -a"` reads as the two-line command it was. A literal `#012`
+//! typed in a command line cannot be told apart from the escape and is decoded too.
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use quick_xml::events::Event as Xml;
@@ -66,7 +74,8 @@ pub fn read(
             stats.skipped += 1;
             continue;
         };
-        let flow = match parse_event(&text[..start], xml, at.clone(), options) {
+        let xml = decode_rsyslog_escapes(xml);
+        let flow = match parse_event(&text[..start], &xml, at.clone(), options) {
             Ok(Some(event)) => {
                 stats.events += 1;
                 sink.event(event)
@@ -85,6 +94,40 @@ pub fn read(
         }
     }
     Ok(())
+}
+
+/// Decodes rsyslog's control-character escapes (`#` and three octal digits, `#000` to
+/// `#037` and `#177`); text without them is returned as it is.
+fn decode_rsyslog_escapes(text: &str) -> Cow<'_, str> {
+    fn escape_at(bytes: &[u8], at: usize) -> Option<u8> {
+        let digits = bytes.get(at + 1..at + 4)?;
+        let value = match digits {
+            [b'0', hi @ b'0'..=b'3', lo @ b'0'..=b'7'] => (hi - b'0') * 8 + (lo - b'0'),
+            b"177" => 0x7f,
+            _ => return None,
+        };
+        (bytes[at] == b'#').then_some(value)
+    }
+    let bytes = text.as_bytes();
+    let Some(first) = memchr::memchr_iter(b'#', bytes).find(|&at| escape_at(bytes, at).is_some())
+    else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..first]);
+    let mut at = first;
+    while at < bytes.len() {
+        if let Some(value) = escape_at(bytes, at) {
+            out.push(char::from(value));
+            at += 4;
+            continue;
+        }
+        // Copy up to the next `#`: escapes are ASCII, so this never splits a character.
+        let next = memchr::memchr(b'#', &bytes[at + 1..]).map_or(bytes.len(), |n| at + 1 + n);
+        out.push_str(&text[at..next]);
+        at = next;
+    }
+    Cow::Owned(out)
 }
 
 /// The EventID, found without parsing the XML.
@@ -220,6 +263,19 @@ fn syslog_host(prefix: &str) -> Option<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rsyslog_escapes() {
+        assert_eq!(
+            decode_rsyslog_escapes("sh -c \"netstat#012who -a#012\"#011x"),
+            "sh -c \"netstat\nwho -a\n\"\tx"
+        );
+        assert!(matches!(
+            decode_rsyslog_escapes("issue #1234 é #08 #"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(decode_rsyslog_escapes("é#177#0"), "é\u{7f}#0");
+    }
 
     #[test]
     fn helpers() {

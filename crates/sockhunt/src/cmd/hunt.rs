@@ -103,6 +103,15 @@ pub(crate) struct HuntArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "no_chains")]
     chain_window: Option<String>,
 
+    /// Chain windows, thresholds and switches from a YAML file (`window`, `max_steps`,
+    /// and per chain rule `window`, `threshold`, `enabled`); --chain-window applies on top.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_chains")]
+    chain_config: Option<PathBuf>,
+
+    /// Only chains of discovery behaviour, no single detections: the triage view.
+    #[arg(long, conflicts_with = "no_chains")]
+    chains_only: bool,
+
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -191,7 +200,10 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     let mut chains = if args.no_chains || rules.correlations().is_empty() {
         None
     } else {
-        let mut config = ChainConfig::default();
+        let mut config = match &args.chain_config {
+            Some(path) => ChainConfig::from_file(path)?,
+            None => ChainConfig::default(),
+        };
         if let Some(window) = &args.chain_window {
             config = config.with_window(window)?;
         }
@@ -261,7 +273,10 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalOpts) -> anyhow::Result<ExitCod
     let color = out.is_stdout() && global.color.enabled(io::stdout().is_terminal());
     let progress = progress_bar(inputs.len(), &args, global);
 
-    let mut writer = AlertWriter::new(args.format, color, min_level);
+    if args.chains_only && args.format == HuntFormat::Csv {
+        anyhow::bail!("--chains-only has no CSV form: use --format table, json or jsonl");
+    }
+    let mut writer = AlertWriter::new(args.format, color, min_level, args.chains_only);
     let mut write_error: Option<io::Error> = None;
     let mut record_errors_shown = 0usize;
     let summary =
@@ -431,6 +446,8 @@ struct AlertWriter {
     format: HuntFormat,
     color: bool,
     min_level: Option<Level>,
+    /// `--chains-only`: single detections are left out of every format.
+    chains_only: bool,
     kept: Vec<Alert>,
     csv_header_written: bool,
 }
@@ -451,21 +468,29 @@ const CSV_HEADER: [&str; 12] = [
 ];
 
 impl AlertWriter {
-    fn new(format: HuntFormat, color: bool, min_level: Option<Level>) -> Self {
+    fn new(format: HuntFormat, color: bool, min_level: Option<Level>, chains_only: bool) -> Self {
         AlertWriter {
             format,
             color,
             min_level,
+            chains_only,
             kept: Vec::new(),
             csv_header_written: false,
         }
     }
 
     fn file(&mut self, out: &mut Output, outcome: FileOutcome) -> io::Result<()> {
+        if self.chains_only {
+            return Ok(());
+        }
         match self.format {
             HuntFormat::Table | HuntFormat::Json => {
-                self.kept
-                    .extend(outcome.hits.iter().flat_map(|h| h.alerts()));
+                self.kept.extend(
+                    outcome
+                        .hits
+                        .iter()
+                        .flat_map(|h| h.alerts_from(self.min_level)),
+                );
             }
             HuntFormat::Jsonl => {
                 for hit in &outcome.hits {
@@ -562,15 +587,17 @@ impl AlertWriter {
                 }
             }
             HuntFormat::Table => {
+                // Chains first: they are what an analyst triages; the single detections
+                // below are their evidence and the rest.
                 sort_alerts(&mut self.kept);
-                if !self.kept.is_empty() {
-                    write_table(out, &self.kept, self.color)?;
-                }
                 if !chains.is_empty() {
-                    if !self.kept.is_empty() {
+                    write_chains(out, chains, self.color)?;
+                }
+                if !self.kept.is_empty() {
+                    if !chains.is_empty() {
                         writeln!(out)?;
                     }
-                    write_chains(out, chains, self.color)?;
+                    write_table(out, &self.kept, self.color)?;
                 }
             }
         }
@@ -675,7 +702,50 @@ fn write_chains(out: &mut impl Write, chains: &[Chain], color: bool) -> io::Resu
             ],
         );
     }
-    print_table(out, &table)
+    print_table(out, &table)?;
+    // Each chain's ordered evidence.
+    for (n, chain) in chains.iter().enumerate() {
+        let group: Vec<String> = chain.group.iter().map(|(_, v)| v.clone()).collect();
+        writeln!(
+            out,
+            "\nchain {}: {} [{}]",
+            n + 1,
+            terminal(&chain.rule.title),
+            terminal(&group.join(" "))
+        )?;
+        let mut steps = new_table(
+            &["TIME", "STEP", "USER", "COMMAND LINE OR CALL", "SOURCE"],
+            color,
+        );
+        for step in &chain.steps {
+            let rule = step.rules.first().map_or("-", |r| r.title.as_str());
+            let what = step.what.clone().unwrap_or_else(|| "-".to_owned());
+            let what = shorten(&what.replace(['\r', '\n'], " "), CELL_MAX);
+            let source = match step.locator {
+                sockhunt_events::Locator::None => step.source.to_string(),
+                loc => format!("{}:{loc}", step.source),
+            };
+            add_row(
+                &mut steps,
+                &[
+                    &time(&step.time),
+                    rule,
+                    step.user.as_deref().unwrap_or("-"),
+                    &what,
+                    &source,
+                ],
+            );
+        }
+        print_table(out, &steps)?;
+        if chain.steps_omitted > 0 {
+            writeln!(
+                out,
+                "    ... and {} more steps (see --format jsonl)",
+                chain.steps_omitted
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn shorten(text: &str, max: usize) -> String {

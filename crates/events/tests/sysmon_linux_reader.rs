@@ -76,8 +76,8 @@ fn prefilter_by_event_id() {
 
 #[test]
 fn rsyslog_control_character_escapes_are_decoded() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/sysmon_linux/rsyslog_escaped");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysmon_linux/rsyslog_escaped");
     let mut sink = CollectSink::default();
     let (format, stats) = read_path(&path, &ReadOptions::default(), &mut sink).unwrap();
     assert_eq!(format, Format::SysmonLinux);

@@ -218,7 +218,7 @@ fn read_input(
         None => {
             let head = input.head()?;
             Format::sniff(head).ok_or_else(|| {
-                FileError::new(input.path_buf(), "not a log format sockhunt recognises (evtx, Windows JSON, auditd, Sysmon for Linux, CloudTrail, Azure, GCP, network-device, ESXi, generic JSONL)")
+                FileError::new(input.path_buf(), "not a log format sockhunt recognises (evtx, Windows JSON, ECS, auditd, Sysmon for Linux, CloudTrail, Azure, GCP, network-device, ESXi, generic JSONL)")
             })?
         }
     };

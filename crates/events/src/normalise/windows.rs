@@ -409,29 +409,44 @@ fn powershell_classic(fields: &mut Fields) {
 
 /// Sets a field for every `Key<sep>Value` line of `text` whose value is not empty and
 /// whose field is not set yet. `squash` removes spaces from keys (`Host Application`
-/// becomes `HostApplication`).
+/// becomes `HostApplication`). A line that is not `Key<sep>Value` continues the value
+/// before it: a `HostApplication` holding a multi-line script block is kept whole.
 fn key_value_lines(text: &str, sep: &str, squash: bool, fields: &mut Fields) {
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(sep) else {
-            continue;
-        };
-        let key = key.trim();
-        let value = value.trim();
-        if key.is_empty() || value.is_empty() {
-            continue;
-        }
-        let key: String = if squash {
-            key.chars().filter(|c| !c.is_whitespace()).collect()
-        } else {
-            key.to_owned()
-        };
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            continue;
-        }
-        if fields.get(&key).is_none() {
-            fields.set(key, Value::Str(value.to_owned()));
+    fn flush(current: &mut Option<(String, String)>, fields: &mut Fields) {
+        if let Some((key, value)) = current.take() {
+            let value = value.trim();
+            if !value.is_empty() && fields.get(&key).is_none() {
+                fields.set(key, Value::Str(value.to_owned()));
+            }
         }
     }
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        let parsed = line.split_once(sep).and_then(|(key, value)| {
+            let key = key.trim();
+            let key: String = if squash {
+                key.chars().filter(|c| !c.is_whitespace()).collect()
+            } else {
+                key.to_owned()
+            };
+            let valid =
+                !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            valid.then(|| (key, value.trim_start().to_owned()))
+        });
+        match parsed {
+            Some(entry) => {
+                flush(&mut current, fields);
+                current = Some(entry);
+            }
+            None => {
+                if let Some((_, value)) = current.as_mut() {
+                    value.push('\n');
+                    value.push_str(line.trim_end_matches('\r'));
+                }
+            }
+        }
+    }
+    flush(&mut current, fields);
 }
 
 /// Adds the EventData (or UserData) of a rendered record to `fields`: named values under
@@ -894,6 +909,23 @@ pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_line_host_application_is_kept_whole() {
+        let mut f = Fields::default();
+        key_value_lines(
+            "\tNewEngineState=Available\r\n\tHostApplication=\"powershell.exe\" & {$a = 1\r\nC:\\x\\SharpView.exe Get-NetSession}\r\n\tEngineVersion=5.1\r\n",
+            "=",
+            false,
+            &mut f,
+        );
+        assert_eq!(
+            f.get_str("HostApplication").unwrap(),
+            "\"powershell.exe\" & {$a = 1\nC:\\x\\SharpView.exe Get-NetSession}"
+        );
+        assert_eq!(f.get_str("EngineVersion").unwrap(), "5.1");
+        assert_eq!(f.get_str("NewEngineState").unwrap(), "Available");
+    }
 
     #[test]
     fn logsources() {

@@ -397,6 +397,14 @@ fn powershell_classic(fields: &mut Fields) {
         Some(Value::Str(s)) => texts.push(s.clone()),
         _ => {}
     }
+    // Winlogbeat names the unnamed strings `param1`..`param3`; the details are in one.
+    for name in ["param1", "param2", "param3"] {
+        if let Some(Value::Str(s)) = fields.get(name) {
+            if s.contains('=') {
+                texts.push(s.clone());
+            }
+        }
+    }
     if texts.is_empty() {
         if let Some(Value::Str(message)) = fields.get("Message") {
             texts.push(message.clone());
@@ -909,6 +917,18 @@ pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn winlogbeat_params_of_a_classic_event_are_read() {
+        let mut f = Fields::default();
+        f.set("param1", "Available");
+        f.set("param3", "\tNewEngineState=Available\n\tHostApplication=powershell.exe -c Get-NetTCPConnection\n\tEngineVersion=5.1");
+        powershell_classic(&mut f);
+        assert_eq!(
+            f.get_str("HostApplication").unwrap(),
+            "powershell.exe -c Get-NetTCPConnection"
+        );
+    }
 
     #[test]
     fn a_multi_line_host_application_is_kept_whole() {

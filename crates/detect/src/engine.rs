@@ -136,7 +136,12 @@ impl Detector {
     /// Which records can match some rule of this detector: hand it to the readers
     /// (`ReadOptions::interest`) so they skip everything else before building fields.
     pub fn interest(&self) -> Interest {
-        Interest::from_rule_logsources(self.groups.iter().map(|g| g.logsource.clone()))
+        Interest::from_rules(
+            self.rules
+                .iter()
+                .filter(|r| r.kind == crate::loader::RuleKind::Detection)
+                .map(|r| (r.logsource.clone(), r.event_ids.clone())),
+        )
     }
 
     /// The rules that fire on `event`, in no particular order.

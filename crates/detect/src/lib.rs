@@ -49,6 +49,7 @@ pub mod engine;
 pub mod hunt;
 pub mod loader;
 pub mod pack;
+mod prefilter;
 pub mod ruletest;
 pub mod yaml;
 

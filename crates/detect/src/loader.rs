@@ -127,6 +127,10 @@ pub struct RuleMeta {
     pub kind: RuleKind,
     /// The file the rule was loaded from (`builtin:rules/...` for the embedded pack).
     pub source: Arc<str>,
+    /// The Windows EventIDs every match of the rule requires, when its detection says so
+    /// (`None`: any record of its logsource may match). For the readers' pre-filter.
+    #[serde(skip)]
+    pub event_ids: Option<Vec<i64>>,
 }
 
 impl RuleMeta {
@@ -401,6 +405,7 @@ impl RuleSet {
                 logsource: LogSource::default(),
                 kind: RuleKind::Correlation,
                 source: file.source.clone(),
+                event_ids: None,
             });
             if self.claim_id(&meta, id_at) {
                 self.correlations.push(LoadedCorrelation { meta, rule });
@@ -421,6 +426,7 @@ impl RuleSet {
                     .unwrap_or_default(),
                 kind: RuleKind::Filter,
                 source: file.source.clone(),
+                event_ids: None,
             });
             if self.claim_id(&meta, id_at) {
                 self.filters.push(LoadedFilter { meta, rule });
@@ -497,7 +503,11 @@ impl RuleSet {
     /// Correlation rules only see the matches of detection rules, so the detection rules'
     /// logsources cover their inputs too.
     pub fn interest(&self) -> Interest {
-        Interest::from_rule_logsources(self.rules.iter().map(|r| r.meta.logsource.clone()))
+        Interest::from_rules(
+            self.rules
+                .iter()
+                .map(|r| (r.meta.logsource.clone(), r.meta.event_ids.clone())),
+        )
     }
 }
 
@@ -542,6 +552,7 @@ fn rule_meta(rule: &SigmaRule, source: &Arc<str>) -> Arc<RuleMeta> {
         logsource: logsource_of(&rule.logsource),
         kind: RuleKind::Detection,
         source: source.clone(),
+        event_ids: crate::prefilter::required_event_ids(rule),
     })
 }
 

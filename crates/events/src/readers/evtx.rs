@@ -218,7 +218,10 @@ fn plan_chunk(
         let binxml = offset + RECORD_HEADER_BYTES..offset + size - 4;
         let wanted = record_ids(data, binxml.start, binxml.end, &mut cache).map(
             |(id, channel, provider)| {
-                interest.wants(&windows::logsource(&channel, &provider, Some(id)))
+                interest.wants_event(
+                    &windows::logsource(&channel, &provider, Some(id)),
+                    Some(i64::from(id)),
+                )
             },
         );
         records.push(RawRecord {

@@ -20,8 +20,8 @@ use std::ops::ControlFlow;
 use jiff::Timestamp;
 
 use crate::error::FileError;
-use crate::event::{Event, Fields, Locator, LogSource, Original, Provenance};
-use crate::readers::lines::{head_lines, report_too_long, Line, LineReader};
+use crate::event::{Event, Fields, LogSource, Original};
+use crate::readers::lines::{for_each_text_line, head_lines};
 use crate::readers::{Input, ReadOptions, ReadStats};
 use crate::sink::EventSink;
 
@@ -93,62 +93,46 @@ pub fn read(
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
 ) -> Result<(), FileError> {
-    let path = input.path_buf();
-    let name = input.name.clone();
-    let mut lines = LineReader::new(&mut input.reader, options.max_record_bytes);
-    while let Some(line) = lines.next_line().map_err(|e| FileError::new(&path, e))? {
-        let at = |n| Provenance {
-            source: name.clone(),
-            locator: Locator::Line(n),
-        };
-        let (number, bytes) = match line {
-            Line::Text { number, bytes } => (number, bytes),
-            Line::TooLong { number, length } => {
-                stats.records += 1;
-                report_too_long(sink, stats, at(number), length, options);
-                continue;
+    for_each_text_line(
+        input,
+        options,
+        sink,
+        stats,
+        &mut |bytes, at, sink, stats| {
+            let text = String::from_utf8_lossy(bytes);
+            let Some(parts) = split(&text) else {
+                stats.skipped += 1;
+                return ControlFlow::Continue(());
+            };
+            let logsource = if parts.program == "shell" {
+                ESXI_SHELL
+            } else {
+                ESXI_HOSTD
+            };
+            if !options.interest.wants(&logsource) {
+                stats.skipped += 1;
+                return ControlFlow::Continue(());
             }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        stats.records += 1;
-        let text = String::from_utf8_lossy(bytes);
-        let Some(parts) = split(&text) else {
-            stats.skipped += 1;
-            continue;
-        };
-        let logsource = if parts.program == "shell" {
-            ESXI_SHELL
-        } else {
-            ESXI_HOSTD
-        };
-        if !options.interest.wants(&logsource) {
-            stats.skipped += 1;
-            continue;
-        }
-        let mut event = Event::new(logsource, at(number));
-        event.time = parts.time;
-        event.host = parts.host.map(str::to_owned);
-        let mut f = Fields::with_capacity(8);
-        if let Some(host) = parts.host {
-            f.set("Device", host);
-        }
-        if parts.program == "shell" {
-            shell(&parts, &mut f);
-        } else {
-            hostd(&parts, &mut f);
-        }
-        event.fields = f;
-        if options.keep_original {
-            event.original = Some(Original::Text(text.into_owned()));
-        }
-        stats.events += 1;
-        if let ControlFlow::Break(()) = sink.event(event) {
-            break;
-        }
-    }
-    Ok(())
+            let mut event = Event::new(logsource, at);
+            event.time = parts.time;
+            event.host = parts.host.map(str::to_owned);
+            let mut f = Fields::with_capacity(8);
+            if let Some(host) = parts.host {
+                f.set("Device", host);
+            }
+            if parts.program == "shell" {
+                shell(&parts, &mut f);
+            } else {
+                hostd(&parts, &mut f);
+            }
+            event.fields = f;
+            if options.keep_original {
+                event.original = Some(Original::Text(text.into_owned()));
+            }
+            stats.events += 1;
+            sink.event(event)
+        },
+    )
 }
 
 fn shell(parts: &Parts<'_>, f: &mut Fields) {

@@ -541,6 +541,41 @@ fn take_wrapped_records(
     }
 }
 
+/// Streams the lines of a text log: a blank line is passed over, every other line is one
+/// record (counted), a line over the size bound is reported, and the rest are handed with
+/// their provenance to `each` until it breaks. The shared loop of the syslog-style readers.
+pub(crate) fn for_each_text_line(
+    input: &mut Input,
+    options: &ReadOptions,
+    sink: &mut dyn EventSink,
+    stats: &mut ReadStats,
+    each: &mut dyn FnMut(&[u8], Provenance, &mut dyn EventSink, &mut ReadStats) -> ControlFlow<()>,
+) -> Result<(), FileError> {
+    let path = input.path_buf();
+    let name = input.name.clone();
+    let mut lines = LineReader::new(&mut input.reader, options.max_record_bytes);
+    while let Some(line) = lines.next_line().map_err(|e| FileError::new(&path, e))? {
+        let at = |number| Provenance {
+            source: name.clone(),
+            locator: Locator::Line(number),
+        };
+        match line {
+            Line::TooLong { number, length } => {
+                stats.records += 1;
+                report_too_long(sink, stats, at(number), length, options);
+            }
+            Line::Text { bytes, .. } if bytes.iter().all(u8::is_ascii_whitespace) => {}
+            Line::Text { number, bytes } => {
+                stats.records += 1;
+                if each(bytes, at(number), sink, stats).is_break() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reports a bad record and counts it.
 pub(crate) fn report(
     sink: &mut dyn EventSink,

@@ -9,9 +9,9 @@
 use std::ops::ControlFlow;
 
 use crate::error::FileError;
-use crate::event::{Event, Locator, Original, Provenance};
+use crate::event::{Event, Original};
 use crate::normalise::netdevice::recognise;
-use crate::readers::lines::{head_lines, report_too_long, Line, LineReader};
+use crate::readers::lines::{for_each_text_line, head_lines};
 use crate::readers::{Input, ReadOptions, ReadStats};
 use crate::sink::EventSink;
 
@@ -28,48 +28,32 @@ pub fn read(
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
 ) -> Result<(), FileError> {
-    let path = input.path_buf();
-    let name = input.name.clone();
     let now = jiff::Timestamp::now();
-    let mut lines = LineReader::new(&mut input.reader, options.max_record_bytes);
-    while let Some(line) = lines.next_line().map_err(|e| FileError::new(&path, e))? {
-        let at = |n| Provenance {
-            source: name.clone(),
-            locator: Locator::Line(n),
-        };
-        let (number, bytes) = match line {
-            Line::Text { number, bytes } => (number, bytes),
-            Line::TooLong { number, length } => {
-                stats.records += 1;
-                report_too_long(sink, stats, at(number), length, options);
-                continue;
+    for_each_text_line(
+        input,
+        options,
+        sink,
+        stats,
+        &mut |bytes, at, sink, stats| {
+            let text = String::from_utf8_lossy(bytes);
+            let Some(found) = recognise(&text) else {
+                stats.skipped += 1;
+                return ControlFlow::Continue(());
+            };
+            if !options.interest.wants(&found.logsource) {
+                stats.skipped += 1;
+                return ControlFlow::Continue(());
             }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        stats.records += 1;
-        let text = String::from_utf8_lossy(bytes);
-        let Some(found) = recognise(&text) else {
-            stats.skipped += 1;
-            continue;
-        };
-        if !options.interest.wants(&found.logsource) {
-            stats.skipped += 1;
-            continue;
-        }
-        let (fields, time, host) = found.build(now);
-        let mut event = Event::new(found.logsource.clone(), at(number));
-        event.fields = fields;
-        event.time = time;
-        event.host = host;
-        if options.keep_original {
-            event.original = Some(Original::Text(text.into_owned()));
-        }
-        stats.events += 1;
-        if let ControlFlow::Break(()) = sink.event(event) {
-            break;
-        }
-    }
-    Ok(())
+            let (fields, time, host) = found.build(now);
+            let mut event = Event::new(found.logsource.clone(), at);
+            event.fields = fields;
+            event.time = time;
+            event.host = host;
+            if options.keep_original {
+                event.original = Some(Original::Text(text.into_owned()));
+            }
+            stats.events += 1;
+            sink.event(event)
+        },
+    )
 }

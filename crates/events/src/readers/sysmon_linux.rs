@@ -20,10 +20,10 @@ use quick_xml::events::Event as Xml;
 use quick_xml::Reader;
 
 use crate::error::FileError;
-use crate::event::{Event, Fields, Locator, Original, Provenance, Value};
+use crate::event::{Event, Fields, Original, Provenance, Value};
 use crate::normalise::cloud::parse_time;
 use crate::normalise::linux::sysmon_linux_logsource;
-use crate::readers::lines::{contains, report, report_too_long, Line, LineReader};
+use crate::readers::lines::{contains, for_each_text_line, report};
 use crate::readers::{Input, ReadOptions, ReadStats};
 use crate::sink::EventSink;
 
@@ -41,59 +41,38 @@ pub fn read(
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
 ) -> Result<(), FileError> {
-    let path = input.path_buf();
-    let name = input.name.clone();
-    let mut lines = LineReader::new(&mut input.reader, options.max_record_bytes);
-    while let Some(line) = lines.next_line().map_err(|e| FileError::new(&path, e))? {
-        let (number, bytes) = match line {
-            Line::Text { number, bytes } => (number, bytes),
-            Line::TooLong { number, length } => {
-                stats.records += 1;
-                let at = Provenance {
-                    source: name.clone(),
-                    locator: Locator::Line(number),
-                };
-                report_too_long(sink, stats, at, length, options);
-                continue;
-            }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        stats.records += 1;
-        let at = Provenance {
-            source: name.clone(),
-            locator: Locator::Line(number),
-        };
-        let Some(start) = memchr::memmem::find(bytes, b"<Event") else {
-            stats.skipped += 1;
-            continue;
-        };
-        let text = String::from_utf8_lossy(bytes);
-        let Some(xml) = text.get(start..) else {
-            stats.skipped += 1;
-            continue;
-        };
-        let xml = decode_rsyslog_escapes(xml);
-        let flow = match parse_event(&text[..start], &xml, at.clone(), options) {
-            Ok(Some(event)) => {
-                stats.events += 1;
-                sink.event(event)
-            }
-            Ok(None) => {
+    for_each_text_line(
+        input,
+        options,
+        sink,
+        stats,
+        &mut |bytes, at, sink, stats| {
+            let Some(start) = memchr::memmem::find(bytes, b"<Event") else {
                 stats.skipped += 1;
-                ControlFlow::Continue(())
+                return ControlFlow::Continue(());
+            };
+            let text = String::from_utf8_lossy(bytes);
+            let Some(xml) = text.get(start..) else {
+                stats.skipped += 1;
+                return ControlFlow::Continue(());
+            };
+            let xml = decode_rsyslog_escapes(xml);
+            match parse_event(&text[..start], &xml, at.clone(), options) {
+                Ok(Some(event)) => {
+                    stats.events += 1;
+                    sink.event(event)
+                }
+                Ok(None) => {
+                    stats.skipped += 1;
+                    ControlFlow::Continue(())
+                }
+                Err(message) => {
+                    report(sink, stats, at, message);
+                    ControlFlow::Continue(())
+                }
             }
-            Err(message) => {
-                report(sink, stats, at, message);
-                ControlFlow::Continue(())
-            }
-        };
-        if flow.is_break() {
-            break;
-        }
-    }
-    Ok(())
+        },
+    )
 }
 
 /// Decodes rsyslog's control-character escapes (`#` and three octal digits, `#000` to

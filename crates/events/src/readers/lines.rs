@@ -541,6 +541,10 @@ fn take_wrapped_records(
     }
 }
 
+/// What [`for_each_text_line`] calls for each line: its bytes and provenance.
+pub(crate) type TextLineFn<'a> =
+    dyn FnMut(&[u8], Provenance, &mut dyn EventSink, &mut ReadStats) -> ControlFlow<()> + 'a;
+
 /// Streams the lines of a text log: a blank line is passed over, every other line is one
 /// record (counted), a line over the size bound is reported, and the rest are handed with
 /// their provenance to `each` until it breaks. The shared loop of the syslog-style readers.
@@ -549,7 +553,7 @@ pub(crate) fn for_each_text_line(
     options: &ReadOptions,
     sink: &mut dyn EventSink,
     stats: &mut ReadStats,
-    each: &mut dyn FnMut(&[u8], Provenance, &mut dyn EventSink, &mut ReadStats) -> ControlFlow<()>,
+    each: &mut TextLineFn<'_>,
 ) -> Result<(), FileError> {
     let path = input.path_buf();
     let name = input.name.clone();

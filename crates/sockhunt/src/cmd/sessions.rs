@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use comfy_table::{presets, Attribute, Cell, ContentArrangement, Table};
+use comfy_table::Table;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -235,41 +235,12 @@ fn csv_cell(value: Option<&Value>) -> String {
     }
 }
 
-/// A borderless aligned table, the look of `w` and `ss`. Cells are escaped here, once,
-/// so no caller can forget.
-pub(crate) fn new_table(header: &[&str], color: bool) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled);
-    if color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    table.set_header(header.iter().map(|h| {
-        let cell = Cell::new(h);
-        if color {
-            cell.add_attribute(Attribute::Bold)
-        } else {
-            cell
-        }
-    }));
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    table
-}
+pub(crate) use crate::output::{new_table, print_table};
 
+/// [`crate::output::add_row`] for rows built as owned strings.
 pub(crate) fn add_row(table: &mut Table, cells: Vec<String>) {
-    table.add_row(cells.iter().map(|c| Cell::new(escape::terminal(c))));
-}
-
-pub(crate) fn print_table(out: &mut impl Write, table: &Table) -> io::Result<()> {
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
+    let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+    crate::output::add_row(table, &cells);
 }
 
 pub(crate) fn section(out: &mut impl Write, title: &str, color: bool) -> io::Result<()> {
